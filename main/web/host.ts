@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { EventMessage, RequestMessage, ResponseMessage } from '../../app/api/protocol.js';
+import { maxClientMessageBytes, parseClientMessage } from './client-message.js';
+import { sendWebResponse, toWebRequest } from './node-http.js';
+import { contentSecurityPolicy, createRendererFiles, securityHeaders } from './renderer-files.js';
+import { checkApiRequest, checkSite, loopbackHosts, type GuardConfig } from './request-guard.js';
+
+// The web host: the built renderer and the app's API served to a browser. Commands and events travel over one
+// WebSocket (/api/ws), binary data (media, thumbnails) over plain GETs under /api/. Every API request needs the
+// per-run token, and every request a Host naming this server and no foreign Origin.
+
+/** What the host serves; the CLI passes the real services, tests may pass their own. */
+export interface HostBackend {
+  /** Answers one request; errors come back as `ok: false` responses, never as rejections. */
+  dispatch(request: RequestMessage, signal: AbortSignal): Promise<ResponseMessage>;
+  /** Events the services push; returns the function that stops listening. */
+  onEvent(listener: (message: EventMessage) => void): () => void;
+  /** GETs under /api/ other than the socket (media with Range, thumbnails). */
+  http(request: Request): Promise<Response>;
+}
+
+export interface WebHostOptions {
+  backend: HostBackend;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Address to bind; loopback unless the user explicitly asks for another. */
+  bindAddress?: string;
+  /** The built renderer; dist/renderer beside the compiled host by default. */
+  rendererDir?: string;
+  /** The per-run secret; random unless a test fixes it. */
+  token?: string;
+}
+
+export interface WebHost {
+  /** The page URL, token included: what the user opens. */
+  url: string;
+  origin: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export const socketPath = '/api/ws';
+const loopbackAddresses = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function defaultRendererDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
+}
+
+export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const rendererDir = options.rendererDir ?? defaultRendererDir();
+  if (!existsSync(path.join(rendererDir, 'index.html'))) {
+    throw new Error(
+      `The renderer is not built (${rendererDir} has no index.html): run \`npm run build\` first`,
+    );
+  }
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const { backend } = options;
+
+  const server = createServer();
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: maxClientMessageBytes });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, bindAddress, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const guard: GuardConfig = {
+    token,
+    allowedHosts: loopbackAddresses.has(bindAddress) ? loopbackHosts(port) : null,
+  };
+  const pageHost = bindAddress.includes(':') ? `[${bindAddress}]:${port}` : `${bindAddress}:${port}`;
+  const origin = `http://${pageHost}`;
+  const files = createRendererFiles(rendererDir, (request) => {
+    const host = new URL(request.url).host;
+    return contentSecurityPolicy([`ws://${host}`]);
+  });
+
+  server.on('request', (req, res) => {
+    const facts = readFacts(req);
+    const site = checkSite(facts, guard);
+    const deny = (status: number, reason: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...securityHeaders });
+      res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${reason}\n`);
+    };
+    if (!site.ok) return deny(site.status, site.reason);
+    const request = toWebRequest(req, res, `http://${facts.host ?? pageHost}`);
+    const url = new URL(request.url);
+    let handler: Promise<Response>;
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      const verdict = checkApiRequest(facts, guard);
+      if (!verdict.ok) return deny(verdict.status, verdict.reason);
+      // The token stays at the door: handlers see the URL without it.
+      url.searchParams.delete('token');
+      handler = backend.http(new Request(url, request));
+    } else {
+      handler = files(request);
+    }
+    handler
+      .catch(() => new Response('Internal error', { status: 500 }))
+      .then((response) => sendWebResponse(res, response))
+      .catch(() => res.destroy());
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const facts = readFacts(req);
+    const verdict = checkApiRequest(facts, guard);
+    const pathname = new URL(req.url ?? '/', 'http://host').pathname;
+    if (!verdict.ok || pathname !== socketPath) {
+      const status = verdict.ok ? 404 : verdict.status;
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\n\r\n`,
+      );
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, backend));
+  });
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    close: async () => {
+      for (const client of sockets.clients) client.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+function readFacts(req: IncomingMessage): {
+  host: string | undefined;
+  origin: string | undefined;
+  token: string | null;
+} {
+  const url = new URL(req.url ?? '/', 'http://host');
+  const headerToken = req.headers['x-mmi-token'];
+  return {
+    host: req.headers.host,
+    origin: req.headers.origin,
+    token: url.searchParams.get('token') ?? (typeof headerToken === 'string' ? headerToken : null),
+  };
+}
+
+/** One client: requests in, responses and events out. Work a client started is cancelled when it leaves. */
+function serveSocket(ws: WebSocket, backend: HostBackend): void {
+  const gone = new AbortController();
+  const send = (message: ResponseMessage | EventMessage): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  };
+  const stopEvents = backend.onEvent(send);
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      ws.close(1003, 'binary messages are not accepted');
+      return;
+    }
+    const verdict = parseClientMessage(data.toString());
+    if (!verdict.ok) {
+      if (verdict.id === null) ws.close(1008, verdict.error.message);
+      else send({ kind: 'response', id: verdict.id, ok: false, error: verdict.error });
+      return;
+    }
+    void backend.dispatch(verdict.request, gone.signal).then(send);
+  });
+  ws.on('close', () => {
+    stopEvents();
+    gone.abort();
+  });
+}
