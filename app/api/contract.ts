@@ -1,24 +1,59 @@
 import { z } from 'zod';
-import { VideoMetaSchema } from './video.js';
+import { DiagnosticsSchema } from './diagnostics.js';
+import { FileListingSchema } from './files.js';
+import { JobDoneSchema, JobFailedSchema, JobIdSchema, JobProgressSchema } from './jobs.js';
+import { SamplingOptionsSchema, SamplingPlanSchema, VideoMetaSchema } from './video.js';
 
 // The one typed API every process shares. A command is a method name with a params schema and a result schema;
 // an event is a name with a payload schema. Both hosts serve the same handler table for `commands`, and the
 // renderer's clients are typed from it. Add a command here and the compiler asks every side for it.
+//
+// Binary data (video bytes, thumbnails) is not here: it is fetched over HTTP, see ./media.ts. The sampling plan
+// is not a command either: it is a pure rule (app/domain/sampling.ts) the renderer runs itself for its live
+// estimate, and `video.decode` answers the plan it actually runs.
+
+/** Sampling options as a request carries them: budgets must be consistent. */
+export const SamplingRequestSchema = SamplingOptionsSchema.refine((o) => o.minFrames <= o.maxFrames, {
+  message: 'minFrames must not exceed maxFrames',
+  path: ['minFrames'],
+}).refine((o) => o.minPixels <= o.maxPixels, {
+  message: 'minPixels must not exceed maxPixels',
+  path: ['minPixels'],
+});
 
 export const commands = {
+  /** The resolved ffmpeg/ffprobe (path, version, source) and the engine's state. */
+  'app.diagnostics': {
+    params: z.object({}),
+    result: DiagnosticsSchema,
+  },
+  /** Reads a video's metadata; fails with FILE_NOT_FOUND, FILE_EMPTY, NOT_MEDIA, NO_VIDEO_STREAM, CORRUPT_MEDIA,
+   * UNSUPPORTED_CODEC, ZERO_DURATION or NOT_ALLOWED. */
   'video.probe': {
     params: z.object({ path: z.string().min(1) }),
     result: VideoMetaSchema,
   },
+  /** Starts decoding the planned frames as a job; answers at once with its id and the plan it runs. */
+  'video.decode': {
+    params: z.object({ path: z.string().min(1), options: SamplingRequestSchema }),
+    result: z.object({ jobId: JobIdSchema, plan: SamplingPlanSchema }),
+  },
+  /** Stops a running job (it then ends with job.failed, code CANCELLED); JOB_NOT_FOUND if it is not running. */
+  'job.cancel': {
+    params: z.object({ jobId: JobIdSchema }),
+    result: z.object({}),
+  },
+  /** Lists a folder inside the allowed roots, or the roots themselves when `dir` is left out. */
+  'files.list': {
+    params: z.object({ dir: z.string().min(1).optional() }),
+    result: FileListingSchema,
+  },
 } as const;
 
 export const events = {
-  'job.progress': z.object({
-    jobId: z.string(),
-    done: z.number().nonnegative(),
-    total: z.number().nonnegative(),
-    message: z.string().optional(),
-  }),
+  'job.progress': JobProgressSchema,
+  'job.done': JobDoneSchema,
+  'job.failed': JobFailedSchema,
 } as const;
 
 export type Commands = typeof commands;
@@ -36,6 +71,9 @@ export function isCommandName(name: string): name is CommandName {
 export function isEventName(name: string): name is EventName {
   return Object.hasOwn(events, name);
 }
+
+/** How services push an event to whoever listens (a window, a socket, the CLI's progress line). */
+export type EmitEvent = <K extends EventName>(event: K, payload: EventPayload<K>) => void;
 
 /** What the renderer calls, whichever transport carries it. */
 export interface AppApi {

@@ -12,8 +12,18 @@ export const RequestMessageSchema = z.object({
 export type RequestMessage = z.infer<typeof RequestMessageSchema>;
 
 export const ResponseMessageSchema = z.discriminatedUnion('ok', [
-  z.object({ kind: z.literal('response'), id: z.number().int().nonnegative(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ kind: z.literal('response'), id: z.number().int().nonnegative(), ok: z.literal(false), error: AppErrorSchema }),
+  z.object({
+    kind: z.literal('response'),
+    id: z.number().int().nonnegative(),
+    ok: z.literal(true),
+    result: z.unknown(),
+  }),
+  z.object({
+    kind: z.literal('response'),
+    id: z.number().int().nonnegative(),
+    ok: z.literal(false),
+    error: AppErrorSchema,
+  }),
 ]);
 export type ResponseMessage = z.infer<typeof ResponseMessageSchema>;
 

@@ -13,6 +13,10 @@ export const VideoMetaSchema = z.object({
   sizeBytes: z.number().int().nonnegative(),
   container: z.string(),
   durationSec: z.number().positive(),
+  /** Time of the video stream's first frame on the file's clock; sample times are counted from it. */
+  startSec: z.number(),
+  /** Index of the video stream used (the first one that is not cover art). */
+  videoStreamIndex: z.number().int().nonnegative(),
   codec: z.string(),
   /** Width and height as displayed, i.e. after the rotation in the file's metadata. */
   width: z.number().int().positive(),
@@ -54,3 +58,13 @@ export const SamplingPlanSchema = z.object({
   visualTokens: z.number().int().positive(),
 });
 export type SamplingPlan = z.infer<typeof SamplingPlanSchema>;
+
+/** What a finished decode delivered: exactly the plan's frames, at the plan's size. */
+export const DecodeSummarySchema = z.object({
+  frames: z.number().int().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  bytes: z.number().int().nonnegative(),
+  elapsedSec: z.number().nonnegative(),
+});
+export type DecodeSummary = z.infer<typeof DecodeSummarySchema>;
