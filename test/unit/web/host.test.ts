@@ -1,0 +1,159 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { EventMessage, RequestMessage, ResponseMessage } from '../../../app/api/protocol.js';
+import { startWebHost, type HostBackend, type WebHost } from '../../../main/web/host.js';
+
+// The web host's doors, over real sockets, in front of a backend that records what got through.
+
+const token = 'test-token-0123456789';
+let rendererDir: string;
+let host: WebHost;
+const dispatched: RequestMessage[] = [];
+const httpSeen: string[] = [];
+const eventListeners = new Set<(message: EventMessage) => void>();
+
+const backend: HostBackend = {
+  async dispatch(request) {
+    dispatched.push(request);
+    return { kind: 'response', id: request.id, ok: true, result: { echoed: request.method } };
+  },
+  onEvent(listener) {
+    eventListeners.add(listener);
+    return () => eventListeners.delete(listener);
+  },
+  async http(request) {
+    httpSeen.push(new URL(request.url).pathname + new URL(request.url).search);
+    return new Response('media bytes', { headers: { 'content-type': 'application/octet-stream' } });
+  },
+};
+
+beforeAll(async () => {
+  rendererDir = await mkdtemp(path.join(tmpdir(), 'mmi-host-test-'));
+  await writeFile(path.join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');
+  host = await startWebHost({ backend, rendererDir, token });
+});
+afterAll(async () => {
+  await host.close();
+  await rm(rendererDir, { recursive: true, force: true });
+});
+
+/** A raw GET, so the test controls Host and Origin exactly (fetch would not let it set Host). */
+function get(
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const url = new URL(host.origin);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: pathAndQuery, headers: { host: url.host, ...headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function connect(
+  query: string,
+  headers: Record<string, string> = {},
+  socketPath = '/api/ws',
+): Promise<WebSocket> {
+  const ws = new WebSocket(`${host.origin.replace('http', 'ws')}${socketPath}${query}`, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<unknown> {
+  return new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
+}
+
+describe('web host', () => {
+  it('listens on loopback and prints a page URL that carries the token', () => {
+    expect(new URL(host.url).hostname).toBe('127.0.0.1');
+    expect(new URL(host.url).searchParams.get('token')).toBe(token);
+  });
+
+  it('serves the page without the token, but not to a foreign Host or Origin', async () => {
+    expect((await get('/')).status).toBe(200);
+    expect((await get('/', { host: 'evil.example' })).status).toBe(403);
+    expect((await get('/', { origin: 'http://evil.example' })).status).toBe(403);
+  });
+
+  it('answers API GETs only with the token, and hands the handler a URL without it', async () => {
+    httpSeen.length = 0;
+    expect((await get('/api/media/video?path=%2Fv.mp4')).status).toBe(401);
+    expect((await get('/api/media/video?path=%2Fv.mp4&token=wrong')).status).toBe(401);
+    expect(
+      (await get(`/api/media/video?path=%2Fv.mp4&token=${token}`, { origin: 'http://evil.example' })).status,
+    ).toBe(403);
+    expect(httpSeen).toEqual([]);
+    const ok = await get(`/api/media/video?path=%2Fv.mp4&token=${token}`);
+    expect(ok).toEqual({ status: 200, body: 'media bytes' });
+    expect((await get('/api/media/video?path=%2Fv.mp4', { 'x-mmi-token': token })).status).toBe(200);
+    expect(httpSeen).toEqual(['/api/media/video?path=%2Fv.mp4', '/api/media/video?path=%2Fv.mp4']);
+  });
+
+  it('refuses a WebSocket without the token, from a foreign Origin, or to another path', async () => {
+    await expect(connect('')).rejects.toThrow('HTTP 401');
+    await expect(connect('?token=nope')).rejects.toThrow('HTTP 401');
+    await expect(connect(`?token=${token}`, { origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(connect(`?token=${token}`, { host: 'evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(connect(`?token=${token}`, {}, '/api/other')).rejects.toThrow('HTTP 404');
+  });
+
+  it('carries valid requests to the dispatcher and answers each by id', async () => {
+    const ws = await connect(`?token=${token}`, { origin: host.origin });
+    dispatched.length = 0;
+    const request = { kind: 'request', id: 41, method: 'video.probe', params: { path: '/v.mp4' } };
+    ws.send(JSON.stringify(request));
+    const response = (await nextMessage(ws)) as ResponseMessage;
+    expect(response).toEqual({ kind: 'response', id: 41, ok: true, result: { echoed: 'video.probe' } });
+    expect(dispatched).toEqual([request]);
+    ws.close();
+  });
+
+  it('answers an invalid request with BAD_REQUEST without dispatching it, and drops a client that sends garbage', async () => {
+    const ws = await connect(`?token=${token}`);
+    dispatched.length = 0;
+    ws.send(JSON.stringify({ kind: 'request', id: 5, method: 17 }));
+    expect(await nextMessage(ws)).toMatchObject({
+      kind: 'response',
+      id: 5,
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
+    const code = closed(ws);
+    ws.send('{not json');
+    expect(await code).toBe(1008);
+    expect(dispatched).toEqual([]);
+  });
+
+  it('pushes service events to connected clients', async () => {
+    const ws = await connect(`?token=${token}`);
+    const message = nextMessage(ws);
+    const event: EventMessage = {
+      kind: 'event',
+      event: 'job.progress',
+      payload: { jobId: 'j1', done: 1, total: 2 },
+    };
+    for (const listener of eventListeners) listener(event);
+    expect(await message).toEqual(event);
+    ws.close();
+  });
+});
