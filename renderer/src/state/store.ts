@@ -1,10 +1,14 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { Diagnostics } from '../../../app/api/diagnostics.js';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { VideoMeta } from '../../../app/api/video.js';
+import type { FileListing } from '../../../app/api/files.js';
+import type { JobDone, JobFailed, JobProgress } from '../../../app/api/jobs.js';
+import type { DecodeSummary, SamplingOptions, SamplingPlan, VideoMeta } from '../../../app/api/video.js';
+import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
 import type { ConnectionState, HostBridge } from '../bridge/bridge.js';
 
-// The renderer's state: a replica of what the services report (video, jobs) plus what only the UI owns
-// (sampling choices). Actions call the bridge; results and events land here; views only read and call actions.
+// The renderer's state: a replica of what the services report (video, jobs, listings) plus what only the UI owns
+// (sampling choices). Actions call the bridge; answers and events land here; views only read and call actions.
 
 export type VideoState =
   | { status: 'empty' }
@@ -12,32 +16,196 @@ export type VideoState =
   | { status: 'ready'; path: string; meta: VideoMeta }
   | { status: 'failed'; path: string; error: AppErrorData };
 
+export type DecodeState =
+  | { status: 'idle' }
+  | { status: 'starting'; path: string }
+  | { status: 'running'; path: string; jobId: string; plan: SamplingPlan; done: number; total: number }
+  | { status: 'cancelling'; path: string; jobId: string; plan: SamplingPlan; done: number; total: number }
+  | { status: 'done'; path: string; plan: SamplingPlan; summary: DecodeSummary }
+  | { status: 'cancelled'; path: string; done: number; total: number }
+  | { status: 'failed'; path: string; error: AppErrorData };
+
+export type BrowserState =
+  | { status: 'idle' }
+  | { status: 'loading'; dir: string | null }
+  | { status: 'ready'; listing: FileListing }
+  | { status: 'failed'; dir: string | null; error: AppErrorData };
+
+export type DiagnosticsState =
+  | { status: 'idle' }
+  | { status: 'loading' }
+  | { status: 'ready'; diagnostics: Diagnostics }
+  | { status: 'failed'; error: AppErrorData };
+
+/** What the sampling panel edits; the rest of SamplingOptions follows from these (see `samplingFrom`). */
+export interface SamplingChoice {
+  fps: number;
+  maxFrames: number;
+  maxPixels: number;
+}
+
 export interface AppState {
   connection: ConnectionState;
   video: VideoState;
+  sampling: SamplingChoice;
+  decode: DecodeState;
+  browser: BrowserState;
+  diagnostics: DiagnosticsState;
   openVideo(path: string): Promise<void>;
+  setSampling(patch: Partial<SamplingChoice>): void;
+  startDecode(): Promise<void>;
+  cancelDecode(): Promise<void>;
+  browse(dir?: string): Promise<void>;
+  loadDiagnostics(): Promise<void>;
 }
 
+/** The full options a request carries: the user's choices, with the lower budgets kept consistent with them. */
+export function samplingFrom(choice: SamplingChoice): SamplingOptions {
+  return {
+    ...defaultSamplingOptions,
+    fps: choice.fps,
+    maxFrames: choice.maxFrames,
+    minFrames: Math.min(defaultSamplingOptions.minFrames, choice.maxFrames),
+    maxPixels: choice.maxPixels,
+    minPixels: Math.min(defaultSamplingOptions.minPixels, choice.maxPixels),
+  };
+}
+
+type JobEvent =
+  | { kind: 'progress'; payload: JobProgress }
+  | { kind: 'done'; payload: JobDone }
+  | { kind: 'failed'; payload: JobFailed };
+
 export function createAppStore(bridge: HostBridge): StoreApi<AppState> {
+  // Events of a job whose id has not come back yet (a short job can finish before its start is answered).
+  const early = new Map<string, JobEvent[]>();
+
   const store = createStore<AppState>()((set, get) => ({
     connection: 'connecting',
     video: { status: 'empty' },
+    sampling: {
+      fps: defaultSamplingOptions.fps,
+      maxFrames: defaultSamplingOptions.maxFrames,
+      maxPixels: defaultSamplingOptions.maxPixels,
+    },
+    decode: { status: 'idle' },
+    browser: { status: 'idle' },
+    diagnostics: { status: 'idle' },
 
     async openVideo(path) {
-      set({ video: { status: 'probing', path } });
+      const decode = get().decode;
+      if (decode.status === 'running')
+        void bridge.call('job.cancel', { jobId: decode.jobId }).catch(() => undefined);
+      set({ video: { status: 'probing', path }, decode: { status: 'idle' } });
       try {
         const meta = await bridge.call('video.probe', { path });
-        if (isCurrent(get().video, path)) set({ video: { status: 'ready', path, meta } });
+        if (isCurrentVideo(get().video, path)) set({ video: { status: 'ready', path, meta } });
       } catch (err) {
-        if (isCurrent(get().video, path)) set({ video: { status: 'failed', path, error: toErrorData(err) } });
+        if (isCurrentVideo(get().video, path))
+          set({ video: { status: 'failed', path, error: toErrorData(err) } });
+      }
+    },
+
+    setSampling(patch) {
+      set({ sampling: { ...get().sampling, ...patch } });
+    },
+
+    async startDecode() {
+      const { video, sampling, decode } = get();
+      if (video.status !== 'ready' || decode.status === 'starting' || decode.status === 'running') return;
+      const path = video.path;
+      set({ decode: { status: 'starting', path } });
+      try {
+        const { jobId, plan } = await bridge.call('video.decode', { path, options: samplingFrom(sampling) });
+        if (get().decode.status !== 'starting') return;
+        set({ decode: { status: 'running', path, jobId, plan, done: 0, total: plan.times.length } });
+        for (const event of early.get(jobId) ?? []) applyJobEvent(event);
+      } catch (err) {
+        set({ decode: { status: 'failed', path, error: toErrorData(err) } });
+      } finally {
+        early.clear();
+      }
+    },
+
+    async cancelDecode() {
+      const decode = get().decode;
+      if (decode.status !== 'running') return;
+      set({ decode: { ...decode, status: 'cancelling' } });
+      try {
+        await bridge.call('job.cancel', { jobId: decode.jobId });
+      } catch (err) {
+        // The job may have ended meanwhile (JOB_NOT_FOUND); its own event says how, so only report other errors.
+        const error = toErrorData(err);
+        const now = get().decode;
+        if (error.code !== 'JOB_NOT_FOUND' && now.status === 'cancelling') {
+          set({ decode: { status: 'failed', path: now.path, error } });
+        }
+      }
+    },
+
+    async browse(dir) {
+      set({ browser: { status: 'loading', dir: dir ?? null } });
+      try {
+        const listing = await bridge.call('files.list', dir === undefined ? {} : { dir });
+        set({ browser: { status: 'ready', listing } });
+      } catch (err) {
+        set({ browser: { status: 'failed', dir: dir ?? null, error: toErrorData(err) } });
+      }
+    },
+
+    async loadDiagnostics() {
+      set({ diagnostics: { status: 'loading' } });
+      try {
+        set({ diagnostics: { status: 'ready', diagnostics: await bridge.call('app.diagnostics', {}) } });
+      } catch (err) {
+        set({ diagnostics: { status: 'failed', error: toErrorData(err) } });
       }
     },
   }));
+
+  function applyJobEvent(event: JobEvent): void {
+    const decode = store.getState().decode;
+    if (decode.status === 'starting') {
+      const list = early.get(event.payload.jobId) ?? [];
+      list.push(event);
+      early.set(event.payload.jobId, list);
+      return;
+    }
+    if (
+      (decode.status !== 'running' && decode.status !== 'cancelling') ||
+      decode.jobId !== event.payload.jobId
+    ) {
+      return;
+    }
+    if (event.kind === 'progress') {
+      store.setState({ decode: { ...decode, done: event.payload.done, total: event.payload.total } });
+    } else if (event.kind === 'done') {
+      if (event.payload.result.kind !== 'video.decode') return;
+      store.setState({
+        decode: {
+          status: 'done',
+          path: decode.path,
+          plan: decode.plan,
+          summary: event.payload.result.summary,
+        },
+      });
+    } else if (event.payload.error.code === 'CANCELLED') {
+      store.setState({
+        decode: { status: 'cancelled', path: decode.path, done: decode.done, total: decode.total },
+      });
+    } else {
+      store.setState({ decode: { status: 'failed', path: decode.path, error: event.payload.error } });
+    }
+  }
+
+  bridge.on('job.progress', (payload) => applyJobEvent({ kind: 'progress', payload }));
+  bridge.on('job.done', (payload) => applyJobEvent({ kind: 'done', payload }));
+  bridge.on('job.failed', (payload) => applyJobEvent({ kind: 'failed', payload }));
   bridge.onConnection((connection) => store.setState({ connection }));
   return store;
 }
 
 /** A slow answer for a video the user has since replaced must not overwrite the newer one. */
-function isCurrent(video: VideoState, path: string): boolean {
+function isCurrentVideo(video: VideoState, path: string): boolean {
   return video.status !== 'empty' && video.path === path;
 }

@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
+import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
-import type { AppErrorData } from '../../../app/api/errors.js';
-import { toErrorData } from '../../../app/api/errors.js';
+import { FileBrowser } from './FileBrowser.js';
 
 /** Electron: the native dialog (and drops anywhere on the window). Browser: a path and a file browser. */
 export function OpenVideo() {
@@ -10,7 +10,14 @@ export function OpenVideo() {
   return (
     <section className="panel" aria-label="Open a video">
       <h2>Open a video</h2>
-      {bridge.chooseVideo ? <NativeOpen /> : <PathOpen />}
+      {bridge.chooseVideo ? (
+        <NativeOpen />
+      ) : (
+        <>
+          <PathOpen />
+          <FileBrowser />
+        </>
+      )}
     </section>
   );
 }

@@ -1,0 +1,85 @@
+import { useMemo } from 'react';
+import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import type { SamplingPlan } from '../../../app/api/video.js';
+import { planSampling, sizeFactor } from '../../../app/domain/sampling.js';
+import { samplingFrom } from '../state/store.js';
+import { useAppState } from '../state/store-context.js';
+import { ErrorMessage } from './ErrorMessage.js';
+import { formatCount } from './format.js';
+
+/** Per-frame pixel budgets offered, in 28×28 patches (the model's default is 768). */
+const pixelBudgets = [64, 128, 256, 448, 768, 1024].map((patches) => patches * sizeFactor * sizeFactor);
+
+/** fps, frame cap and per-frame resolution, with the plan the services will run computed live by the same rule. */
+export function SamplingPanel() {
+  const sampling = useAppState((s) => s.sampling);
+  const setSampling = useAppState((s) => s.setSampling);
+  const video = useAppState((s) => s.video);
+  const meta = video.status === 'ready' ? video.meta : null;
+
+  const estimate = useMemo((): { plan: SamplingPlan } | { error: AppErrorData } | null => {
+    if (!meta) return null;
+    try {
+      return { plan: planSampling(meta, samplingFrom(sampling)) };
+    } catch (err) {
+      return { error: toErrorData(err) };
+    }
+  }, [meta, sampling]);
+
+  return (
+    <section className="panel" aria-label="Sampling">
+      <h2>Sampling</h2>
+      <div className="form-grid">
+        <label htmlFor="sampling-fps">Frames per second</label>
+        <input
+          id="sampling-fps"
+          type="number"
+          min={0.05}
+          max={60}
+          step={0.05}
+          value={sampling.fps}
+          onChange={(e) => {
+            const fps = e.target.valueAsNumber;
+            if (fps > 0 && fps <= 60) setSampling({ fps });
+          }}
+        />
+        <label htmlFor="sampling-max-frames">Max frames</label>
+        <input
+          id="sampling-max-frames"
+          type="number"
+          min={2}
+          max={100000}
+          step={2}
+          value={sampling.maxFrames}
+          onChange={(e) => {
+            const maxFrames = e.target.valueAsNumber;
+            if (Number.isInteger(maxFrames) && maxFrames >= 2) setSampling({ maxFrames });
+          }}
+        />
+        <label htmlFor="sampling-resolution">Resolution (max pixels per frame)</label>
+        <select
+          id="sampling-resolution"
+          value={sampling.maxPixels}
+          onChange={(e) => setSampling({ maxPixels: Number(e.target.value) })}
+        >
+          {pixelBudgets.map((pixels) => (
+            <option key={pixels} value={pixels}>
+              {formatCount(pixels)} px ({pixels / (sizeFactor * sizeFactor)} × 28²)
+            </option>
+          ))}
+        </select>
+      </div>
+      {estimate === null ? <p className="muted">Open a video to see what the model will get.</p> : null}
+      {estimate && 'error' in estimate ? (
+        <ErrorMessage title="This video cannot be sampled" error={estimate.error} />
+      ) : null}
+      {estimate && 'plan' in estimate ? (
+        <p className="estimate" data-testid="token-estimate">
+          <strong>{formatCount(estimate.plan.visualTokens)}</strong> visual tokens:{' '}
+          {formatCount(estimate.plan.times.length)} frames at {estimate.plan.width}×{estimate.plan.height} (
+          {estimate.plan.sampleFps.toFixed(3)} fps sampled)
+        </p>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  CommandName,
+  CommandParams,
+  CommandResult,
+  EventName,
+  EventPayload,
+} from '../../../app/api/contract.js';
+import { AppError } from '../../../app/api/errors.js';
+import type { SamplingPlan, VideoMeta } from '../../../app/api/video.js';
+import type { HostBridge } from '../../../renderer/src/bridge/bridge.js';
+import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';
+
+// The store against a scripted bridge: each call waits until the test answers it, events arrive when the test
+// emits them, so orderings that are rare on a real host (a job ending before its start is answered) are exact.
+
+interface PendingCall {
+  method: CommandName;
+  params: unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+function scriptedBridge() {
+  const calls: PendingCall[] = [];
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const bridge: HostBridge = {
+    host: 'web',
+    call<K extends CommandName>(method: K, params: CommandParams<K>): Promise<CommandResult<K>> {
+      return new Promise((resolve, reject) =>
+        calls.push({ method, params, resolve: resolve as (value: unknown) => void, reject }),
+      );
+    },
+    on<K extends EventName>(event: K, listener: (payload: EventPayload<K>) => void) {
+      const set = listeners.get(event) ?? new Set();
+      set.add(listener as (payload: unknown) => void);
+      listeners.set(event, set);
+      return () => set.delete(listener as (payload: unknown) => void);
+    },
+    resolveUrl: (p) => p,
+    onConnection: (listener) => {
+      listener('open');
+      return () => undefined;
+    },
+  };
+  const emit = <K extends EventName>(event: K, payload: EventPayload<K>) => {
+    for (const listener of listeners.get(event) ?? []) listener(payload);
+  };
+  const take = (method: CommandName): PendingCall => {
+    const index = calls.findIndex((c) => c.method === method);
+    if (index < 0) throw new Error(`no pending ${method} call`);
+    return calls.splice(index, 1)[0] as PendingCall;
+  };
+  return { bridge, emit, take, calls };
+}
+
+const meta: VideoMeta = {
+  path: '/v.mp4',
+  sizeBytes: 1000,
+  container: 'mp4',
+  durationSec: 20,
+  startSec: 0,
+  videoStreamIndex: 0,
+  codec: 'h264',
+  width: 320,
+  height: 240,
+  rotation: 0,
+  fps: 25,
+  nominalFps: 25,
+  variableFrameRate: false,
+  frameCount: 500,
+  streams: [{ index: 0, type: 'video', codec: 'h264' }],
+};
+const plan: SamplingPlan = {
+  times: [0, 10],
+  width: 392,
+  height: 280,
+  sampleFps: 0.1,
+  gridT: 1,
+  gridH: 20,
+  gridW: 28,
+  visualTokens: 140,
+};
+const summary = { frames: 2, width: 392, height: 280, bytes: 2 * 392 * 280 * 3, elapsedSec: 0.5 };
+
+async function openReady() {
+  const script = scriptedBridge();
+  const store = createAppStore(script.bridge);
+  const opened = store.getState().openVideo('/v.mp4');
+  script.take('video.probe').resolve(meta);
+  await opened;
+  return { ...script, store };
+}
+
+describe('renderer store', () => {
+  it('shows a probe failure as the error the host sent, and ignores answers for a video since replaced', async () => {
+    const { bridge, take } = scriptedBridge();
+    const store = createAppStore(bridge);
+    const first = store.getState().openVideo('/a.mp4');
+    const second = store.getState().openVideo('/b.mp4');
+    take('video.probe').resolve({ ...meta, path: '/a.mp4' });
+    take('video.probe').reject(new AppError('NOT_MEDIA', 'Not a media file', '/b.mp4'));
+    await Promise.all([first, second]);
+    expect(store.getState().video).toEqual({
+      status: 'failed',
+      path: '/b.mp4',
+      error: { code: 'NOT_MEDIA', message: 'Not a media file', detail: '/b.mp4' },
+    });
+  });
+
+  it('keeps the sampling options it sends consistent with the choices', () => {
+    expect(samplingFrom({ fps: 1, maxFrames: 2, maxPixels: 64 * 28 * 28 })).toMatchObject({
+      fps: 1,
+      maxFrames: 2,
+      minFrames: 2,
+      maxPixels: 64 * 28 * 28,
+      minPixels: 64 * 28 * 28,
+    });
+  });
+
+  it('runs a decode: the chosen options go out, progress events move it, job.done ends it', async () => {
+    const { store, take, emit } = await openReady();
+    store.getState().setSampling({ fps: 0.5 });
+    const started = store.getState().startDecode();
+    const call = take('video.decode');
+    expect(call.params).toEqual({ path: '/v.mp4', options: samplingFrom({ ...store.getState().sampling }) });
+    expect((call.params as { options: { fps: number } }).options.fps).toBe(0.5);
+    call.resolve({ jobId: 'job-1', plan });
+    await started;
+    emit('job.progress', { jobId: 'other-job', done: 9, total: 9 });
+    emit('job.progress', { jobId: 'job-1', done: 1, total: 2 });
+    expect(store.getState().decode).toMatchObject({ status: 'running', done: 1, total: 2 });
+    emit('job.done', { jobId: 'job-1', result: { kind: 'video.decode', summary } });
+    expect(store.getState().decode).toEqual({ status: 'done', path: '/v.mp4', plan, summary });
+  });
+
+  it('applies events that arrive before the job id does', async () => {
+    const { store, take, emit } = await openReady();
+    const started = store.getState().startDecode();
+    emit('job.progress', { jobId: 'job-2', done: 2, total: 2 });
+    emit('job.done', { jobId: 'job-2', result: { kind: 'video.decode', summary } });
+    take('video.decode').resolve({ jobId: 'job-2', plan });
+    await started;
+    expect(store.getState().decode).toMatchObject({ status: 'done', summary });
+  });
+
+  it('cancels: job.cancel goes out, and the job ending with CANCELLED shows as cancelled, not as a failure', async () => {
+    const { store, take, emit } = await openReady();
+    const started = store.getState().startDecode();
+    take('video.decode').resolve({ jobId: 'job-3', plan });
+    await started;
+    emit('job.progress', { jobId: 'job-3', done: 1, total: 2 });
+    const cancelling = store.getState().cancelDecode();
+    expect(store.getState().decode.status).toBe('cancelling');
+    const cancel = take('job.cancel');
+    expect(cancel.params).toEqual({ jobId: 'job-3' });
+    emit('job.failed', { jobId: 'job-3', error: { code: 'CANCELLED', message: 'Cancelled' } });
+    cancel.resolve({});
+    await cancelling;
+    expect(store.getState().decode).toEqual({ status: 'cancelled', path: '/v.mp4', done: 1, total: 2 });
+  });
+
+  it('shows a failed decode with its error', async () => {
+    const { store, take, emit } = await openReady();
+    const started = store.getState().startDecode();
+    take('video.decode').resolve({ jobId: 'job-4', plan });
+    await started;
+    emit('job.failed', { jobId: 'job-4', error: { code: 'CORRUPT_MEDIA', message: 'The file ends early' } });
+    expect(store.getState().decode).toEqual({
+      status: 'failed',
+      path: '/v.mp4',
+      error: { code: 'CORRUPT_MEDIA', message: 'The file ends early' },
+    });
+  });
+});
