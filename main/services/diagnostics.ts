@@ -1,0 +1,48 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Diagnostics, EngineStatus } from '../../app/api/diagnostics.js';
+import { packageRoot, packageVersion } from './package-root.js';
+import type { VideoTools } from './video/tools.js';
+
+// What `app.diagnostics` and `mmi doctor` report. The engine line states what is on disk, nothing more.
+
+export async function collectDiagnostics(tools: VideoTools): Promise<Diagnostics> {
+  const [status, hwaccels, engine] = await Promise.all([tools.status(), tools.hwaccels(), engineStatus()]);
+  return {
+    appVersion: packageVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    ffmpeg: status.ffmpeg,
+    ffprobe: status.ffprobe,
+    hwaccels,
+    engine,
+  };
+}
+
+/** The native addon is built by cmake-js into build/addon; the app does not load an engine yet either way. */
+export async function engineStatus(root: string = packageRoot()): Promise<EngineStatus> {
+  const buildDir = path.join(root, 'build', 'addon');
+  const addons = await findAddons(buildDir);
+  if (addons.length === 0) {
+    return {
+      available: false,
+      message: `Not built yet: no engine addon (*.node) under ${buildDir}. Video tools work without it.`,
+    };
+  }
+  return {
+    available: false,
+    message: `An addon is built (${addons.join(', ')}) but this version of the app does not load an engine yet.`,
+  };
+}
+
+async function findAddons(dir: string, depth = 3): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isFile() && entry.name.endsWith('.node')) found.push(full);
+    else if (entry.isDirectory() && depth > 0 && entry.name !== 'CMakeFiles')
+      found.push(...(await findAddons(full, depth - 1)));
+  }
+  return found;
+}

@@ -1,0 +1,39 @@
+import { JobRegistry } from './jobs/registry.js';
+import { killAllChildren } from './video/child-processes.js';
+import { ProbeCache } from './video/probe-cache.js';
+import { ThumbnailService } from './video/thumbnails.js';
+import { createVideoTools, type VideoTools } from './video/tools.js';
+import type { ToolSettings } from './video/binaries.js';
+
+// The one set of services behind every host (Electron, web host, CLI).
+
+export interface Services {
+  readonly tools: VideoTools;
+  readonly jobs: JobRegistry;
+  readonly thumbnails: ThumbnailService;
+  /** Probes a file, reusing the result while the file is unchanged. */
+  readonly probes: ProbeCache;
+  /** Cancels every job and kills every ffmpeg/ffprobe still running; hosts call it when they shut down. */
+  close(): Promise<void>;
+}
+
+export interface ServicesOptions {
+  /** Explicit ffmpeg/ffprobe paths (a user setting); otherwise the environment, npm packages, then PATH. */
+  tools?: ToolSettings;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createServices(options: ServicesOptions = {}): Services {
+  const tools = createVideoTools(options.tools, options.env);
+  const jobs = new JobRegistry();
+  return {
+    tools,
+    jobs,
+    thumbnails: new ThumbnailService(tools),
+    probes: new ProbeCache(tools),
+    close: async () => {
+      await jobs.cancelAll();
+      await killAllChildren();
+    },
+  };
+}
