@@ -56,7 +56,7 @@ export function requireTool(name: ToolName, status: ToolStatus): ResolvedTool {
   if (status.found) return { path: status.path, version: status.version, source: status.source };
   throw new AppError(
     'FFMPEG_MISSING',
-    `${name} was not found: set ${envNames[name]} or install ffmpeg (see \`mmi doctor\`)`,
+    `${name} not found (${status.reason}): install ffmpeg or set ${envNames[name]} (see \`mmi doctor\`)`,
     status.reason,
   );
 }

@@ -1,0 +1,315 @@
+import { readFile, truncate, writeFile, copyFile } from 'node:fs/promises';
+import type { ErrorCode } from '../../app/api/errors.js';
+import { cachedFile, formatOf, lavfiClip, runFfmpeg } from '../../main/bench/synthetic.js';
+import type { ResolvedTool } from '../../main/services/video/binaries.js';
+import { createVideoTools } from '../../main/services/video/tools.js';
+
+// The test videos, synthesised with the ffmpeg the app itself resolves (so tests follow the same resolution order
+// as the product) and cached in a temp folder. Each comes with what it is by construction: the facts a probe must
+// find, or the error it must raise. Shared by the integration and end-to-end suites.
+
+export type SyntheticKind =
+  | 'normal'
+  | 'vfr'
+  | 'vfrMp4'
+  | 'rotated'
+  | 'odd'
+  | 'portrait'
+  | 'oneFrame'
+  | 'indexed'
+  | 'audioOnly'
+  | 'truncated'
+  | 'truncatedMp4'
+  | 'randomBytes'
+  | 'empty';
+
+export interface VideoFacts {
+  /** Size as displayed (after rotation). */
+  width: number;
+  height: number;
+  rotation: number;
+  /** Frames in the file, where the construction fixes them. */
+  frames: number;
+  durationSec: number;
+  variableFrameRate: boolean;
+  codec: string;
+}
+
+export type SyntheticSpec = { name: string } & (
+  { facts: VideoFacts } | { probeError: ErrorCode } | { decodeError: ErrorCode }
+);
+
+export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
+  normal: {
+    name: 'normal.mp4',
+    facts: {
+      width: 320,
+      height: 240,
+      rotation: 0,
+      frames: 100,
+      durationSec: 4,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  // 2 s at 30 fps then 2 s at 10 fps: 60 + 20 frames.
+  vfr: {
+    name: 'vfr.mkv',
+    facts: {
+      width: 320,
+      height: 240,
+      rotation: 0,
+      frames: 80,
+      durationSec: 3.933,
+      variableFrameRate: true,
+      codec: 'h264',
+    },
+  },
+  vfrMp4: {
+    name: 'vfr.mp4',
+    facts: {
+      width: 320,
+      height: 240,
+      rotation: 0,
+      frames: 80,
+      durationSec: 3.933,
+      variableFrameRate: true,
+      codec: 'h264',
+    },
+  },
+  // Stored 320×240 with a 90° display rotation: shown 240×320.
+  rotated: {
+    name: 'rotated.mp4',
+    facts: {
+      width: 240,
+      height: 320,
+      rotation: 90,
+      frames: 50,
+      durationSec: 2,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  odd: {
+    name: 'odd.mkv',
+    facts: {
+      width: 317,
+      height: 239,
+      rotation: 0,
+      frames: 50,
+      durationSec: 2,
+      variableFrameRate: false,
+      codec: 'ffv1',
+    },
+  },
+  portrait: {
+    name: 'portrait.mp4',
+    facts: {
+      width: 180,
+      height: 320,
+      rotation: 0,
+      frames: 50,
+      durationSec: 2,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  oneFrame: {
+    name: 'one-frame.mp4',
+    facts: {
+      width: 320,
+      height: 240,
+      rotation: 0,
+      frames: 1,
+      durationSec: 0.04,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  // Frame n is a flat grey of luma 16 + 2n, losslessly coded: a decoded frame tells which source frame it is.
+  indexed: {
+    name: 'indexed.mp4',
+    facts: {
+      width: 64,
+      height: 48,
+      rotation: 0,
+      frames: 100,
+      durationSec: 4,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  audioOnly: { name: 'audio-only.m4a', probeError: 'NO_VIDEO_STREAM' },
+  // The first half of an 8 s Matroska file: the header still promises 8 s, the frames stop near 4 s.
+  truncated: { name: 'truncated.mkv', decodeError: 'CORRUPT_MEDIA' },
+  // The first half of an MP4 whose index (moov) sits at the end: unreadable.
+  truncatedMp4: { name: 'truncated.mp4', probeError: 'CORRUPT_MEDIA' },
+  randomBytes: { name: 'random-bytes.mp4', probeError: 'NOT_MEDIA' },
+  empty: { name: 'empty.mp4', probeError: 'FILE_EMPTY' },
+};
+
+let tools: Promise<{ ffmpeg: ResolvedTool; ffprobe: ResolvedTool }> | undefined;
+
+/** The ffmpeg and ffprobe the app resolves here (FFMPEG_PATH/FFPROBE_PATH, npm packages, then PATH). */
+export function resolvedTools(): Promise<{ ffmpeg: ResolvedTool; ffprobe: ResolvedTool }> {
+  tools ??= createVideoTools().require();
+  return tools;
+}
+
+/** The path of a synthetic video, made on first use. */
+export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
+  const { ffmpeg } = await resolvedTools();
+  const ff = ffmpeg.path;
+  const name = syntheticSpecs[kind].name;
+  const recipe = (parts: readonly string[]): string => `${ff}\n${parts.join(' ')}`;
+  const made = (args: readonly string[]): Promise<string> =>
+    cachedFile(name, recipe(args), (out) => runFfmpeg(ff, [...args, '-f', formatOf(name), out]));
+  switch (kind) {
+    case 'normal':
+      return made([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=44100',
+        '-t',
+        '4',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        '50',
+        '-c:a',
+        'aac',
+        '-shortest',
+      ]);
+    case 'vfr':
+    case 'vfrMp4':
+      return made([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=30:duration=2',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=10:duration=2',
+        '-filter_complex',
+        '[0:v][1:v]concat=n=2:v=1:a=0[v]',
+        '-map',
+        '[v]',
+        '-vsync',
+        'vfr',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        '30',
+      ]);
+    case 'rotated': {
+      const plain = await lavfiClip(ff, 'unrotated.mp4', { width: 320, height: 240, fps: 25, seconds: 2 });
+      return made(['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90']);
+    }
+    case 'odd':
+      return made([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=317x239:rate=25',
+        '-t',
+        '2',
+        '-c:v',
+        'ffv1',
+        '-pix_fmt',
+        'yuv420p',
+      ]);
+    case 'portrait':
+      return lavfiClip(ff, name, { width: 180, height: 320, fps: 25, seconds: 2 });
+    case 'oneFrame':
+      return made([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25',
+        '-frames:v',
+        '1',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+      ]);
+    case 'indexed':
+      return made([
+        '-f',
+        'lavfi',
+        '-i',
+        "nullsrc=size=64x48:rate=25,geq=lum='16+2*N':cb=128:cr=128",
+        '-frames:v',
+        '100',
+        '-c:v',
+        'libx264',
+        '-qp',
+        '0',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+      ]);
+    case 'audioOnly':
+      return made(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '2', '-c:a', 'aac']);
+    case 'truncated': {
+      const whole = await lavfiClip(ff, 'whole.mkv', {
+        width: 320,
+        height: 240,
+        fps: 25,
+        seconds: 8,
+        gopSeconds: 1,
+      });
+      return cachedFile(name, recipe([whole, 'first half']), (out) => firstHalf(whole, out));
+    }
+    case 'truncatedMp4': {
+      const whole = await lavfiClip(ff, 'whole.mp4', {
+        width: 320,
+        height: 240,
+        fps: 25,
+        seconds: 8,
+        gopSeconds: 1,
+      });
+      return cachedFile(name, recipe([whole, 'first half']), (out) => firstHalf(whole, out));
+    }
+    case 'randomBytes':
+      return cachedFile(name, 'xorshift 65536 seed 1', (out) => writeFile(out, pseudoRandomBytes(65536, 1)));
+    case 'empty':
+      return cachedFile(name, 'empty', (out) => writeFile(out, new Uint8Array(0)));
+  }
+}
+
+async function firstHalf(source: string, out: string): Promise<void> {
+  await copyFile(source, out);
+  const size = (await readFile(out)).length;
+  await truncate(out, Math.floor(size / 2));
+}
+
+/** Deterministic noise (xorshift32), so the "random" file is the same on every machine. */
+function pseudoRandomBytes(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
