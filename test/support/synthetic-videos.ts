@@ -31,6 +31,8 @@ export interface VideoFacts {
   /** Frames in the file, where the construction fixes them. */
   frames: number;
   durationSec: number;
+  /** How far a probe may differ from durationSec: muxers disagree on the last frame's own duration. */
+  durationSlackSec: number;
   variableFrameRate: boolean;
   codec: string;
 }
@@ -48,6 +50,7 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 100,
       durationSec: 4,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
     },
@@ -60,7 +63,8 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       height: 240,
       rotation: 0,
       frames: 80,
-      durationSec: 3.933,
+      durationSec: 3.9,
+      durationSlackSec: 0.1,
       variableFrameRate: true,
       codec: 'h264',
     },
@@ -72,12 +76,14 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       height: 240,
       rotation: 0,
       frames: 80,
-      durationSec: 3.933,
+      durationSec: 3.9,
+      durationSlackSec: 0.1,
       variableFrameRate: true,
       codec: 'h264',
     },
   },
-  // Stored 320×240 with a 90° display rotation: shown 240×320.
+  // Stored 320×240, black left half and white right half, with a 90° display rotation: shown 240×320 with the
+  // halves on top of each other.
   rotated: {
     name: 'rotated.mp4',
     facts: {
@@ -86,10 +92,12 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 90,
       frames: 50,
       durationSec: 2,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
     },
   },
+  // testsrc, not testsrc2: testsrc2 rounds its size down to even numbers.
   odd: {
     name: 'odd.mkv',
     facts: {
@@ -98,6 +106,7 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 50,
       durationSec: 2,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'ffv1',
     },
@@ -110,6 +119,7 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 50,
       durationSec: 2,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
     },
@@ -122,6 +132,7 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 1,
       durationSec: 0.04,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
     },
@@ -135,6 +146,7 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 100,
       durationSec: 4,
+      durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
     },
@@ -216,21 +228,41 @@ export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
         '30',
       ]);
     case 'rotated': {
-      const plain = await lavfiClip(ff, 'unrotated.mp4', { width: 320, height: 240, fps: 25, seconds: 2 });
-      return made(['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90']);
+      const plainArgs = [
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=black:size=320x240:rate=25,drawbox=x=160:y=0:w=160:h=240:color=white:t=fill',
+        '-t',
+        '2',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        '50',
+      ];
+      const plain = await cachedFile('unrotated.mp4', recipe(plainArgs), (out) =>
+        runFfmpeg(ff, [...plainArgs, '-f', 'mp4', out]),
+      );
+      return cachedFile(name, recipe([plain, 'rotate=90']), (out) =>
+        runFfmpeg(ff, ['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mp4', out]),
+      );
     }
     case 'odd':
       return made([
         '-f',
         'lavfi',
         '-i',
-        'testsrc2=size=317x239:rate=25',
+        'testsrc=size=317x239:rate=25',
         '-t',
         '2',
         '-c:v',
         'ffv1',
         '-pix_fmt',
-        'yuv420p',
+        'yuv444p',
       ]);
     case 'portrait':
       return lavfiClip(ff, name, { width: 180, height: 320, fps: 25, seconds: 2 });

@@ -21,7 +21,10 @@ export interface DecodedFrame {
   data: Buffer;
 }
 
-export type DecodeSource = Pick<VideoMeta, 'path' | 'fps' | 'startSec' | 'videoStreamIndex'>;
+export type DecodeSource = Pick<
+  VideoMeta,
+  'path' | 'fps' | 'nominalFps' | 'durationSec' | 'startSec' | 'videoStreamIndex'
+>;
 
 export interface DecodeOptions {
   signal?: AbortSignal | undefined;
@@ -89,9 +92,109 @@ export async function* decodeFrames(
   const total = plan.times.length;
   const distinct = distinctFrameCount(plan);
   const frameBytes = plan.width * plan.height * 3;
-  const child = spawnTracked(ffmpeg, decodeArgs(source, plan, distinct), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let delivered = 0;
+  let last: Buffer | null = null;
+  const emit = (data: Buffer): DecodedFrame => {
+    const frame = {
+      index: delivered,
+      timeSec: plan.times[delivered] ?? 0,
+      width: plan.width,
+      height: plan.height,
+      data,
+    };
+    delivered += 1;
+    return frame;
+  };
+  for await (const data of rawFrames(
+    ffmpeg,
+    source.path,
+    decodeArgs(source, plan, distinct),
+    frameBytes,
+    signal,
+  )) {
+    // The one frame of a one-frame video is delivered as many times as the plan lists it.
+    const copies = distinct === 1 ? total : 1;
+    for (let c = 0; c < copies && delivered < total; c++) {
+      yield emit(c + 1 < copies ? Buffer.from(data) : data);
+      onProgress?.(delivered, total);
+    }
+    last = data;
+  }
+  if (delivered === total) return;
+  // Some files hold a last frame the demuxer then hides (an edit list ending on its timestamp): the stream stops a
+  // frame short of its stated end. Planned times that close to the end are served by the frame really shown last.
+  const missingFrom = plan.times[delivered] ?? 0;
+  const endSlack = 1.5 / Math.min(source.fps, source.nominalFps);
+  if (last !== null && missingFrom >= source.durationSec - endSlack) {
+    const tail = await lastFrame(ffmpeg, source, plan, frameBytes, signal);
+    while (delivered < total) {
+      yield emit(Buffer.from(tail));
+      onProgress?.(delivered, total);
+    }
+    return;
+  }
+  throw new AppError(
+    'CORRUPT_MEDIA',
+    `The video ended after ${delivered} of ${total} planned frames (truncated or corrupt): ${source.path}`,
+  );
+}
+
+/** The last frame ffmpeg can decode, scaled as planned: a short decode of the final second. */
+async function lastFrame(
+  ffmpeg: string,
+  source: DecodeSource,
+  plan: SamplingPlan,
+  frameBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'error',
+    '-protocol_whitelist',
+    'file,pipe',
+    '-sseof',
+    '-1',
+    '-i',
+    `file:${source.path}`,
+    '-map',
+    `0:${source.videoStreamIndex}`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    `scale=${plan.width}:${plan.height}:flags=bicubic,format=rgb24`,
+    '-vsync',
+    '0',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
+  ];
+  let last: Buffer | null = null;
+  for await (const frame of rawFrames(ffmpeg, source.path, args, frameBytes, signal)) last = frame;
+  if (last === null)
+    throw new AppError('CORRUPT_MEDIA', `No frame could be decoded at the end of ${source.path}`);
+  return last;
+}
+
+/**
+ * Whole frames of `frameBytes` from one ffmpeg writing rawvideo to stdout, pulled one at a time (the pipe's
+ * backpressure pauses ffmpeg while the consumer works). Ends normally only when ffmpeg exits 0; ffmpeg is killed
+ * at once on abort or when the consumer stops early, and is gone before this generator settles.
+ */
+async function* rawFrames(
+  ffmpeg: string,
+  file: string,
+  args: readonly string[],
+  frameBytes: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Buffer, void, undefined> {
+  signal?.throwIfAborted();
+  const child = spawnTracked(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (text: string) => {
@@ -106,12 +209,10 @@ export async function* decodeFrames(
   };
   signal?.addEventListener('abort', kill, { once: true });
   const exited = waitForExit(child);
-  let delivered = 0;
   try {
-    const stdout = child.stdout as Readable;
     let frame = Buffer.allocUnsafe(frameBytes);
     let filled = 0;
-    for await (const chunk of stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of child.stdout as Readable as AsyncIterable<Buffer>) {
       if (signal?.aborted) break;
       let offset = 0;
       while (offset < chunk.length) {
@@ -120,20 +221,7 @@ export async function* decodeFrames(
         filled += n;
         offset += n;
         if (filled === frameBytes) {
-          // The repeated frame of a one-frame video is delivered as many times as the plan lists it.
-          const copies = distinct === 1 ? total : 1;
-          for (let c = 0; c < copies && delivered < total; c++) {
-            const data = c + 1 < copies ? Buffer.from(frame) : frame;
-            yield {
-              index: delivered,
-              timeSec: plan.times[delivered] ?? 0,
-              width: plan.width,
-              height: plan.height,
-              data,
-            };
-            delivered += 1;
-            onProgress?.(delivered, total);
-          }
+          yield frame;
           frame = Buffer.allocUnsafe(frameBytes);
           filled = 0;
         }
@@ -144,14 +232,7 @@ export async function* decodeFrames(
     if (spawnError !== null) {
       throw new AppError('FFMPEG_MISSING', `Cannot run ffmpeg: ${(spawnError as Error).message}`, ffmpeg);
     }
-    if (child.exitCode !== 0) throw toolFailure('ffmpeg', source.path, child.exitCode, stderr);
-    if (delivered < total) {
-      throw new AppError(
-        'CORRUPT_MEDIA',
-        `The video ended after ${delivered} of ${total} planned frames (truncated or corrupt): ${source.path}`,
-        stderr.trim() || undefined,
-      );
-    }
+    if (child.exitCode !== 0) throw toolFailure('ffmpeg', file, child.exitCode, stderr);
   } finally {
     signal?.removeEventListener('abort', kill);
     // A consumer that stops early (break, error, cancel) leaves no ffmpeg behind.

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppError } from '../../../app/api/errors.js';
 import type { VideoMeta } from '../../../app/api/video.js';
@@ -50,7 +50,7 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', `file:${file}`],
     { signal },
   );
-  if (run.code !== 0) throw toolFailure('ffprobe', file, run.code, run.stderr);
+  if (run.code !== 0) throw await probeFailure(file, run.code, run.stderr);
   let json: unknown;
   try {
     json = JSON.parse(run.stdout.toString('utf8'));
@@ -118,6 +118,30 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
       codec: s.codec_name ?? 'unknown',
     })),
   };
+}
+
+/**
+ * ffprobe picks the MP4 reader from a `.mp4` name and then reports a missing index ("moov atom not found") both
+ * for a cut-off MP4 and for any other bytes under that name. Only a file that starts like an MP4 is a corrupt one.
+ */
+async function probeFailure(file: string, code: number | null, stderr: string): Promise<AppError> {
+  const failure = toolFailure('ffprobe', file, code, stderr);
+  if (failure.code !== 'CORRUPT_MEDIA' || !/moov atom not found/i.test(stderr) || (await startsLikeMp4(file))) {
+    return failure;
+  }
+  return new AppError('NOT_MEDIA', `Not a media file: ${file}`, failure.detail);
+}
+
+async function startsLikeMp4(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    const box = head.toString('latin1', 4, 8);
+    return bytesRead === 8 && ['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot'].includes(box);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Size of a readable regular file, or the typed error saying why it is not one. */
