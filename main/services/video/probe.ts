@@ -126,7 +126,11 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
  */
 async function probeFailure(file: string, code: number | null, stderr: string): Promise<AppError> {
   const failure = toolFailure('ffprobe', file, code, stderr);
-  if (failure.code !== 'CORRUPT_MEDIA' || !/moov atom not found/i.test(stderr) || (await startsLikeMp4(file))) {
+  if (
+    failure.code !== 'CORRUPT_MEDIA' ||
+    !/moov atom not found/i.test(stderr) ||
+    (await startsLikeMp4(file))
+  ) {
     return failure;
   }
   return new AppError('NOT_MEDIA', `Not a media file: ${file}`, failure.detail);
