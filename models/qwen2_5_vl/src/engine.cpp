@@ -1,0 +1,264 @@
+#include "mmi/qwen2_5_vl/engine.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "language.hpp"
+#include "mmi/ops/thread_pool.hpp"
+#include "mmi/runtime/errors.hpp"
+#include "mmi/runtime/model_folder.hpp"
+#include "sampler.hpp"
+#include "vision.hpp"
+
+namespace mmi::qwen2_5_vl {
+
+using runtime::Error;
+using runtime::ErrorCode;
+
+struct Model::Impl {
+  runtime::ModelFolder folder;
+  Config config;
+  PreprocessorConfig preprocessor;
+  ModelInfo info;
+  LoadOptions options;
+  std::unique_ptr<ops::ThreadPool> pool;
+  std::unique_ptr<VisionTower> vision;
+  std::unique_ptr<LanguageModel> language;
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  auto impl = std::make_unique<Impl>(Impl{runtime::ModelFolder::open(dir), {}, {}, {}, options, nullptr, nullptr, nullptr});
+  impl->config = parse_config(impl->folder.config(), impl->folder.config_path());
+  const auto pre_path = dir / "preprocessor_config.json";
+  std::error_code ec;
+  if (std::filesystem::exists(pre_path, ec)) impl->preprocessor = read_preprocessor_config(pre_path.string());
+  const Config& c = impl->config;
+  if (impl->preprocessor.patch != c.vision.patch || impl->preprocessor.merge != c.vision.merge ||
+      impl->preprocessor.temporal_patch != c.vision.temporal_patch) {
+    throw Error(ErrorCode::ConfigInvalid, pre_path.string(), "patch_size",
+                "patch, merge and temporal sizes must match config.json's vision_config");
+  }
+
+  impl->pool = std::make_unique<ops::ThreadPool>(options.threads);
+  impl->vision = std::make_unique<VisionTower>(impl->config.vision, bind_vision(impl->folder, c.vision), impl->pool.get());
+  impl->language = std::make_unique<LanguageModel>(impl->config.text, bind_text(impl->folder, c.text),
+                                                   impl->pool.get(), options.token_chunk);
+
+  ModelInfo& info = impl->info;
+  info.family = "qwen2_5_vl";
+  info.vision_layers = c.vision.depth;
+  info.text_layers = c.text.layers;
+  info.hidden = c.text.hidden;
+  info.vocab = c.text.vocab;
+  info.tensors = static_cast<std::int64_t>(impl->folder.tensor_count());
+  info.weight_bytes = impl->folder.weight_bytes();
+  for (auto d : impl->folder.dtypes()) info.dtypes.emplace_back(runtime::dtype_name(d));
+  info.files = impl->folder.weight_files();
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+const Config& Model::config() const { return impl_->config; }
+const PreprocessorConfig& Model::preprocessor() const { return impl_->preprocessor; }
+const ModelInfo& Model::info() const { return impl_->info; }
+
+std::vector<float> Model::encode_video(const PixelValues& pixels, const RunControl& control, VisionTrace* trace) const {
+  const VisionConfig& vc = impl_->config.vision;
+  const GridTHW& g = pixels.grid;
+  const std::int64_t row = vc.patch_dim();
+  if (g.t <= 0 || g.h <= 0 || g.w <= 0 || g.h % vc.merge != 0 || g.w % vc.merge != 0 ||
+      static_cast<std::int64_t>(pixels.data.size()) != g.patches() * row) {
+    throw Error(ErrorCode::InvalidInput, "", "pixel_values", "size does not match the grid");
+  }
+  const std::int64_t per_t = g.h * g.w;
+  const std::int64_t cells_per_t = per_t / vc.merge_unit();
+  std::vector<float> features(static_cast<std::size_t>(g.t * cells_per_t * vc.out_hidden));
+  const std::int64_t step = std::max<std::int64_t>(1, impl_->options.vision_chunk_frames);
+  for (std::int64_t t0 = 0; t0 < g.t; t0 += step) {
+    check_cancel(control);
+    const GridTHW chunk{std::min(step, g.t - t0), g.h, g.w};
+    impl_->vision->encode(pixels.data.data() + t0 * per_t * row, chunk,
+                          features.data() + t0 * cells_per_t * vc.out_hidden, trace);
+    if (control.on_progress) control.on_progress(Stage::Vision, t0 + chunk.t, g.t);
+  }
+  return features;
+}
+
+struct Session::State {
+  KvCache cache;
+  std::vector<std::int64_t> max_position;  // running maximum of the positions of cached tokens
+  std::vector<Segment> layout;
+  std::vector<float> last_logits;
+};
+
+Session::Session(const Model& model, std::int64_t kv_capacity)
+    : model_(model), state_(std::make_unique<State>(State{KvCache(model.config().text, kv_capacity), {}, {}, {}})) {}
+
+Session::~Session() = default;
+
+std::int64_t Session::length() const { return state_->cache.length; }
+std::int64_t Session::next_position() const {
+  return state_->max_position.empty() ? 0 : state_->max_position.back() + 1;
+}
+const std::vector<Segment>& Session::layout() const { return state_->layout; }
+const std::vector<float>& Session::last_logits() const { return state_->last_logits; }
+
+void Session::rewind(std::int64_t length) {
+  if (length < 0 || length > state_->cache.length) {
+    throw Error(ErrorCode::InvalidInput, "", "length", "outside the cached sequence");
+  }
+  auto& layout = state_->layout;
+  for (const auto& s : layout) {
+    if (s.kind == Segment::Kind::Video && s.begin < length && length < s.begin + s.length) {
+      throw Error(ErrorCode::InvalidInput, "", "length", "would cut a video in two");
+    }
+  }
+  while (!layout.empty() && layout.back().begin >= length) layout.pop_back();
+  if (!layout.empty()) layout.back().length = std::min(layout.back().length, length - layout.back().begin);
+  state_->cache.length = length;
+  state_->max_position.resize(static_cast<std::size_t>(length));
+  state_->last_logits.clear();
+}
+
+namespace {
+
+void add_segment(std::vector<Segment>& layout, Segment s) {
+  if (s.length == 0) return;
+  if (s.kind == Segment::Kind::Text && !layout.empty() && layout.back().kind == Segment::Kind::Text &&
+      layout.back().begin + layout.back().length == s.begin) {
+    layout.back().length += s.length;
+    return;
+  }
+  layout.push_back(s);
+}
+
+}  // namespace
+
+std::vector<float> Session::prefill(const PrefillInput& input, const RunControl& control, ForwardTrace* trace) {
+  const Config& c = model_.config();
+  const auto n = static_cast<std::int64_t>(input.ids.size());
+  if (n == 0) throw Error(ErrorCode::InvalidInput, "", "ids", "no tokens to pre-fill");
+  std::int64_t video_tokens = 0;
+  for (auto id : input.ids) {
+    if (id < 0 || id >= c.text.vocab) throw Error(ErrorCode::InvalidInput, "", "ids", "token id outside the vocabulary");
+    if (id == c.image_token_id) throw Error(ErrorCode::InvalidInput, "", "ids", "image inputs are not supported");
+    if (id == c.video_token_id) ++video_tokens;
+  }
+  const std::int64_t hidden = c.text.hidden;
+  if (static_cast<std::int64_t>(input.video_features.size()) != video_tokens * hidden) {
+    throw Error(ErrorCode::InvalidInput, "", "video_features",
+                std::to_string(video_tokens) + " video tokens but " +
+                    std::to_string(input.video_features.size() / static_cast<std::size_t>(hidden)) + " feature rows");
+  }
+
+  // Modality layout: runs of video tokens matched to the grids in order.
+  std::vector<Segment> segments;
+  const std::int64_t base = state_->cache.length;
+  std::size_t grid_i = 0;
+  for (std::int64_t i = 0; i < n;) {
+    if (input.ids[static_cast<std::size_t>(i)] != c.video_token_id) {
+      std::int64_t j = i;
+      while (j < n && input.ids[static_cast<std::size_t>(j)] != c.video_token_id) ++j;
+      segments.push_back({Segment::Kind::Text, base + i, j - i, 0, 0, 0});
+      i = j;
+      continue;
+    }
+    if (grid_i >= input.video_grids.size()) {
+      throw Error(ErrorCode::InvalidInput, "", "video_grids", "more video token runs than grids");
+    }
+    const GridTHW& g = input.video_grids[grid_i++];
+    const std::int64_t m = c.vision.merge;
+    const std::int64_t count = g.t * (g.h / m) * (g.w / m);
+    for (std::int64_t j = i; j < i + count; ++j) {
+      if (j >= n || input.ids[static_cast<std::size_t>(j)] != c.video_token_id) {
+        throw Error(ErrorCode::InvalidInput, "", "video_grids", "a video's token count does not match its grid");
+      }
+    }
+    segments.push_back({Segment::Kind::Video, base + i, count, g.t, g.h / m, g.w / m});
+    i += count;
+  }
+  if (grid_i != input.video_grids.size()) {
+    throw Error(ErrorCode::InvalidInput, "", "video_grids", "more grids than video token runs");
+  }
+
+  // Positions: given (3 rows), or text continuing after the cache.
+  std::vector<std::int64_t> positions;
+  if (!input.positions.empty()) {
+    if (static_cast<std::int64_t>(input.positions.size()) != 3 * n) {
+      throw Error(ErrorCode::InvalidInput, "", "positions", "expected 3 rows of " + std::to_string(n));
+    }
+    positions.assign(input.positions.begin(), input.positions.end());
+  } else {
+    if (video_tokens > 0) throw Error(ErrorCode::InvalidInput, "", "positions", "video tokens need explicit positions");
+    const std::int64_t p0 = next_position();
+    positions.resize(static_cast<std::size_t>(3 * n));
+    for (std::int64_t r = 0; r < 3; ++r)
+      for (std::int64_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(r * n + i)] = p0 + i;
+  }
+
+  // Embeddings with the video features scattered into the <|video_pad|> rows.
+  const auto& impl = model_.impl();
+  std::vector<float> x(static_cast<std::size_t>(n * hidden));
+  impl.language->embed(input.ids, x.data());
+  std::int64_t v = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (input.ids[static_cast<std::size_t>(i)] != c.video_token_id) continue;
+    std::copy_n(input.video_features.data() + v * hidden, hidden, x.data() + i * hidden);
+    ++v;
+  }
+
+  std::vector<Segment> layout = state_->layout;
+  for (const auto& s : segments) add_segment(layout, s);
+  state_->last_logits = impl.language->forward(x, positions, state_->cache, input.attention, &layout, control,
+                                                Stage::Prefill, trace);
+  state_->layout = std::move(layout);
+  std::int64_t running = next_position() - 1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t r = 0; r < 3; ++r) running = std::max(running, positions[static_cast<std::size_t>(r * n + i)]);
+    state_->max_position.push_back(running);
+  }
+  return state_->last_logits;
+}
+
+DecodeResult Session::decode(const DecodeOptions& options, const std::function<bool(std::int32_t)>& on_token,
+                             const RunControl& control) {
+  if (state_->last_logits.empty()) throw Error(ErrorCode::InvalidInput, "", "decode", "pre-fill a prompt first");
+  DecodeResult result;
+  std::mt19937_64 rng(options.seed);
+  const auto& impl = model_.impl();
+  const std::int64_t hidden = model_.config().text.hidden;
+  while (static_cast<std::int64_t>(result.tokens.size()) < options.max_tokens) {
+    check_cancel(control);
+    const std::int32_t token = sample_token(state_->last_logits, options, rng);
+    result.tokens.push_back(token);
+    const bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), token) != options.stop_ids.end();
+    const bool go_on = on_token ? on_token(token) : true;
+
+    // Feed the token back so the cache holds the whole transcript.
+    std::vector<float> x(static_cast<std::size_t>(hidden));
+    const std::int32_t ids[1] = {token};
+    impl.language->embed(ids, x.data());
+    const std::int64_t p = next_position();
+    const std::int64_t pos[3] = {p, p, p};
+    std::vector<Segment> layout = state_->layout;
+    add_segment(layout, {Segment::Kind::Text, state_->cache.length, 1, 0, 0, 0});
+    state_->last_logits = impl.language->forward(x, pos, state_->cache, nullptr, &layout, {}, Stage::Decode, nullptr);
+    state_->layout = std::move(layout);
+    state_->max_position.push_back(p);
+    if (control.on_progress) control.on_progress(Stage::Decode, static_cast<std::int64_t>(result.tokens.size()), options.max_tokens);
+    if (stop) {
+      result.stop = DecodeResult::Stop::StopToken;
+      return result;
+    }
+    if (!go_on) {
+      result.stop = DecodeResult::Stop::Caller;
+      return result;
+    }
+  }
+  result.stop = DecodeResult::Stop::MaxTokens;
+  return result;
+}
+
+}  // namespace mmi::qwen2_5_vl

@@ -1,0 +1,49 @@
+// Typed errors of the engine runtime. Every failure caused by a model folder or by caller input carries a code,
+// the file and the tensor (or config key) it concerns, so the app can say exactly what is wrong.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace mmi::runtime {
+
+enum class ErrorCode {
+  FileNotFound,       // a required file is absent
+  FileUnreadable,     // open/stat/mmap failed
+  HeaderTooLarge,     // safetensors header length above the limit
+  HeaderBeyondFile,   // safetensors header length points past the end of the file
+  InvalidHeader,      // safetensors header is not the expected JSON structure
+  InvalidJson,        // a JSON file does not parse
+  TruncatedFile,      // a tensor's bytes end past the end of its file
+  TensorOverlap,      // two tensors share bytes
+  TensorMissing,      // a tensor the model needs is absent
+  TensorShape,        // a tensor has the wrong shape
+  TensorDtype,        // a tensor has a dtype the runtime cannot use
+  ConfigMissingKey,   // config.json lacks a key the model needs
+  ConfigInvalid,      // config.json has a value the runtime cannot use
+  UnsupportedModel,   // config.json names another model family
+  InvalidInput,       // caller input (ids, frames, positions) is inconsistent
+  Cancelled,          // the caller's cancel flag was raised
+};
+
+std::string_view error_code_name(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  // file: the file concerned (may be empty); subject: the tensor name or config key (may be empty).
+  Error(ErrorCode code, std::string file, std::string subject, std::string detail);
+
+  ErrorCode code() const noexcept { return code_; }
+  const std::string& file() const noexcept { return file_; }
+  const std::string& subject() const noexcept { return subject_; }
+  const std::string& detail() const noexcept { return detail_; }
+
+ private:
+  ErrorCode code_;
+  std::string file_;
+  std::string subject_;
+  std::string detail_;
+};
+
+}  // namespace mmi::runtime

@@ -1,0 +1,47 @@
+#include "mmi/runtime/errors.hpp"
+
+namespace mmi::runtime {
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::FileNotFound: return "FileNotFound";
+    case ErrorCode::FileUnreadable: return "FileUnreadable";
+    case ErrorCode::HeaderTooLarge: return "HeaderTooLarge";
+    case ErrorCode::HeaderBeyondFile: return "HeaderBeyondFile";
+    case ErrorCode::InvalidHeader: return "InvalidHeader";
+    case ErrorCode::InvalidJson: return "InvalidJson";
+    case ErrorCode::TruncatedFile: return "TruncatedFile";
+    case ErrorCode::TensorOverlap: return "TensorOverlap";
+    case ErrorCode::TensorMissing: return "TensorMissing";
+    case ErrorCode::TensorShape: return "TensorShape";
+    case ErrorCode::TensorDtype: return "TensorDtype";
+    case ErrorCode::ConfigMissingKey: return "ConfigMissingKey";
+    case ErrorCode::ConfigInvalid: return "ConfigInvalid";
+    case ErrorCode::UnsupportedModel: return "UnsupportedModel";
+    case ErrorCode::InvalidInput: return "InvalidInput";
+    case ErrorCode::Cancelled: return "Cancelled";
+  }
+  return "Unknown";
+}
+
+namespace {
+
+std::string compose(ErrorCode code, const std::string& file, const std::string& subject, const std::string& detail) {
+  std::string msg(error_code_name(code));
+  msg += ": ";
+  if (!file.empty()) msg += file + ": ";
+  if (!subject.empty()) msg += "'" + subject + "': ";
+  msg += detail;
+  return msg;
+}
+
+}  // namespace
+
+Error::Error(ErrorCode code, std::string file, std::string subject, std::string detail)
+    : std::runtime_error(compose(code, file, subject, detail)),
+      code_(code),
+      file_(std::move(file)),
+      subject_(std::move(subject)),
+      detail_(std::move(detail)) {}
+
+}  // namespace mmi::runtime
