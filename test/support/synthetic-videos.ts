@@ -17,6 +17,7 @@ export type SyntheticKind =
   | 'portrait'
   | 'oneFrame'
   | 'indexed'
+  | 'long'
   | 'audioOnly'
   | 'truncated'
   | 'truncatedMp4'
@@ -146,6 +147,20 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
       rotation: 0,
       frames: 100,
       durationSec: 4,
+      durationSlackSec: 0.005,
+      variableFrameRate: false,
+      codec: 'h264',
+    },
+  },
+  // Five minutes: long enough that a decode is still running when a test cancels it.
+  long: {
+    name: 'long.mp4',
+    facts: {
+      width: 320,
+      height: 240,
+      rotation: 0,
+      frames: 7500,
+      durationSec: 300,
       durationSlackSec: 0.005,
       variableFrameRate: false,
       codec: 'h264',
@@ -296,6 +311,8 @@ export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
         '-pix_fmt',
         'yuv420p',
       ]);
+    case 'long':
+      return lavfiClip(ff, name, { width: 320, height: 240, fps: 25, seconds: 300 });
     case 'audioOnly':
       return made(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '2', '-c:a', 'aac']);
     case 'truncated': {

@@ -26,7 +26,8 @@ export function createMediaHandler(services: Services, files: FileAccessPolicy):
         const { path, t, h } = parse(ThumbnailQuerySchema, query);
         const file = await files.checkRead(path);
         const meta = await services.probes.probe(file);
-        const time = Math.min(t, Math.max(0, meta.durationSec - 0.5 / meta.fps));
+        // A seek keeps frames at or after the time: past the last frame there is none, so stay 1.5 frames inside.
+        const time = Math.min(t, Math.max(0, meta.durationSec - 1.5 / meta.fps));
         const jpeg = await services.thumbnails.jpeg(meta, time, h, request.signal);
         return new Response(new Uint8Array(jpeg), {
           status: 200,

@@ -1,0 +1,41 @@
+import { runDoctor } from './doctor.js';
+import { runFrames } from './frames.js';
+import { processIo, reportError, usageError, type CliIo } from './io.js';
+import { runProbe } from './probe.js';
+import { packageVersion } from '../services/package-root.js';
+
+// `mmi`: the app's services from a shell. Each subcommand answers an exit code; bad input gives a non-zero code and
+// one line `error CODE: message` on stderr.
+
+export const usage = `Usage: mmi <command> [options]
+
+Commands:
+  probe FILE [--json]                     what a video is: duration, frame rate, size, codec, streams
+  frames FILE --fps F --out DIR [...]     sample frames as the model sees them; writes images and plan.json
+  doctor [--json]                         which ffmpeg/ffprobe are used, and the engine's state
+
+Run \`mmi <command> --help\` for a command's options.`;
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'probe':
+      return runProbe(rest, io);
+    case 'frames':
+      return runFrames(rest, io);
+    case 'doctor':
+      return runDoctor(rest, io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case '-v':
+      io.out(`${packageVersion()}\n`);
+      return 0;
+    default:
+      return reportError(io, usageError(`unknown command "${command}" (run \`mmi help\`)`));
+  }
+}
