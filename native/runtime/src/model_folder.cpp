@@ -54,6 +54,7 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
   const fs::path single_path = dir / "model.safetensors";
   if (fs::exists(index_path, ec)) {
     const std::string index_file = index_path.string();
+    m.weights_source_ = index_path.filename().string();
     const Json index = read_json_file(index_file);
     const Json* map = index.find("weight_map");
     if (map == nullptr || !map->is_object()) {
@@ -77,6 +78,7 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
       add(*it->second, *info);
     }
   } else if (fs::exists(single_path, ec)) {
+    m.weights_source_ = single_path.filename().string();
     m.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(single_path)));
     for (const auto& info : m.files_.back()->tensors()) add(*m.files_.back(), info);
   } else {
@@ -95,8 +97,7 @@ std::optional<TensorRef> ModelFolder::find(std::string_view name) const {
 TensorRef ModelFolder::require(std::string_view name, std::span<const std::int64_t> shape) const {
   auto t = find(name);
   if (!t) {
-    throw Error(ErrorCode::TensorMissing, weight_files().size() == 1 ? weight_files()[0] : dir_.string(),
-                std::string(name), "required tensor is absent");
+    throw Error(ErrorCode::TensorMissing, weights_source_, std::string(name), "required tensor is absent");
   }
   if (!std::equal(t->info->shape.begin(), t->info->shape.end(), shape.begin(), shape.end())) {
     throw Error(ErrorCode::TensorShape, t->file_name(), t->name(),

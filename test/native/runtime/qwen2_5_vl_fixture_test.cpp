@@ -11,6 +11,8 @@
 
 #include "check.hpp"
 #include "fixture_paths.hpp"
+#include "mmi/ops/half.hpp"
+#include "safetensors_writer.hpp"
 #include "mmi/ops/matrix.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
 #include "mmi/runtime/safetensors.hpp"
@@ -56,6 +58,20 @@ class Reference {
  private:
   SafetensorsFile file_;
 };
+
+// Round to nearest even IEEE half (normal range only: the fixtures' weights are far from its limits).
+std::uint16_t f32_to_f16(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const int exp = static_cast<int>((x >> 23) & 0xFF) - 127 + 15;
+  if (exp <= 0) return static_cast<std::uint16_t>(sign);  // flush tiny values to zero
+  std::uint32_t man = x & 0x7FFFFFu;
+  std::uint32_t h = sign | (static_cast<std::uint32_t>(exp) << 10) | (man >> 13);
+  const std::uint32_t rest = man & 0x1FFFu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  return static_cast<std::uint16_t>(h);
+}
 
 double rel_error(const std::vector<float>& ours, const std::vector<float>& ref) {
   if (ours.size() != ref.size()) return INFINITY;
@@ -325,6 +341,38 @@ TEST("a pattern hook sees every head, and sampling is seeded and bounded") {
   const auto stopped = s.decode(stop, nullptr);
   CHECK(stopped.stop == DecodeResult::Stop::StopToken && stopped.tokens.size() == 1);
   CHECK(s.length() == before + 1);  // the stop token is in the cache
+}
+
+TEST("bf16 and fp16 weights load in place and stay close to the fp32 reference") {
+  const Reference ref("tiny-a");
+  const Prompt prompt = prompt_of(ref);
+  const auto ref_logits = ref.f32("logits");
+  for (const std::string dtype : {"BF16", "F16"}) {
+    fixtures::ScratchDir dir("half");
+    const fs::path m = dir.path() / "model";
+    fs::copy(fixtures::dir("tiny-a/model"), m, fs::copy_options::recursive);
+    auto entries = st_writer::entries_of(m / "model.safetensors");
+    for (auto& e : entries) {
+      std::string half(e.bytes.size() / 2, '\0');
+      for (std::size_t i = 0; i < e.bytes.size() / 4; ++i) {
+        float f;
+        std::memcpy(&f, e.bytes.data() + 4 * i, 4);
+        std::uint16_t h = dtype == "BF16" ? mmi::ops::f32_to_bf16(f) : f32_to_f16(f);
+        std::memcpy(half.data() + 2 * i, &h, 2);
+      }
+      e.bytes = std::move(half);
+      e.dtype = dtype;
+    }
+    st_writer::write_entries(m / "model.safetensors", entries);
+    auto model = Model::load(m, LoadOptions{1, 1, 512});
+    CHECK(model->info().dtypes == std::vector<std::string>{dtype});
+    const auto features = model->encode_video({ref.f32("pixel_values"), prompt.grid});
+    Session s(*model);
+    ForwardTrace trace;
+    s.prefill({prompt.ids, prompt.positions, features, {prompt.grid}, nullptr}, {}, &trace);
+    expect_close("tiny-a/" + dtype, "vision.features", features, ref.f32("vision.features"), dtype == "BF16" ? 3e-2 : 3e-3);
+    expect_close("tiny-a/" + dtype, "logits", trace.logits, ref_logits, dtype == "BF16" ? 3e-2 : 3e-3);
+  }
 }
 
 TEST_MAIN()

@@ -57,6 +57,7 @@ class ModelFolder {
 
  private:
   std::filesystem::path dir_;
+  std::string weights_source_;  // model.safetensors or model.safetensors.index.json, for errors
   std::unique_ptr<Json> config_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, TensorRef, std::less<>> tensors_;  // by released name
