@@ -9,7 +9,7 @@ namespace mmi::ops {
 
 namespace {
 
-constexpr std::int64_t kMR = 4;    // rows of A per micro-kernel
+constexpr std::int64_t kMR = 6;    // rows of A per micro-kernel
 constexpr std::int64_t kNR = 16;   // columns of C per micro-kernel (one packed panel of W)
 constexpr std::int64_t kNC = 128;  // columns of C per task
 constexpr std::int64_t kKC = 256;  // depth per packed block
@@ -34,21 +34,34 @@ void pack_w(const MatrixView& w, std::int64_t j0, std::int64_t nc, std::int64_t 
   }
 }
 
-template <int MR>
+// 8 floats: lowered to one AVX register in the x86-64-v3 clones, two SSE registers otherwise.
+typedef float v8 __attribute__((vector_size(32)));
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MMI_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MMI_CLONES
 #endif
-void micro_kernel(std::int64_t kc, const float* a, std::int64_t lda, const float* bp, float* acc) {
-  float c[MR][kNR] = {};
+
+// acc[MR][kNR] = A[MR rows, kc] · panel[kc][kNR]; accumulators stay in registers (MR × 2 vectors).
+template <int MR>
+MMI_CLONES void micro_kernel(std::int64_t kc, const float* a, std::int64_t lda, const float* bp, float* acc) {
+  v8 c0[MR], c1[MR];
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = v8{};
   for (std::int64_t k = 0; k < kc; ++k) {
-    const float* b = bp + k * kNR;
+    v8 b0, b1;
+    __builtin_memcpy(&b0, bp + k * kNR, sizeof b0);
+    __builtin_memcpy(&b1, bp + k * kNR + 8, sizeof b1);
     for (int i = 0; i < MR; ++i) {
       const float ai = a[i * lda + k];
-      for (int r = 0; r < kNR; ++r) c[i][r] += ai * b[r];
+      c0[i] += ai * b0;
+      c1[i] += ai * b1;
     }
   }
-  for (int i = 0; i < MR; ++i)
-    for (int r = 0; r < kNR; ++r) acc[i * kNR + r] = c[i][r];
+  for (int i = 0; i < MR; ++i) {
+    __builtin_memcpy(acc + i * kNR, &c0[i], sizeof(v8));
+    __builtin_memcpy(acc + i * kNR + 8, &c1[i], sizeof(v8));
+  }
 }
 
 void store(const float* acc, std::int64_t rows, std::int64_t cols, float* c, std::int64_t ldc, bool add) {
@@ -84,6 +97,8 @@ void block(const float* a, std::int64_t lda, std::int64_t i0, std::int64_t mc, c
       for (std::int64_t p = 0; p < panels; ++p) {
         const float* bpp = bp.data() + p * kc * kNR;
         switch (mr) {
+          case 6: micro_kernel<6>(kc, ai, lda, bpp, acc); break;
+          case 5: micro_kernel<5>(kc, ai, lda, bpp, acc); break;
           case 4: micro_kernel<4>(kc, ai, lda, bpp, acc); break;
           case 3: micro_kernel<3>(kc, ai, lda, bpp, acc); break;
           case 2: micro_kernel<2>(kc, ai, lda, bpp, acc); break;
@@ -96,6 +111,22 @@ void block(const float* a, std::int64_t lda, std::int64_t i0, std::int64_t mc, c
   }
 }
 
+// Σ a[k]·b[k] in 8 partial sums.
+MMI_CLONES float dot(const float* a, const float* b, std::int64_t n) {
+  v8 acc{};
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    v8 x, y;
+    __builtin_memcpy(&x, a + k, sizeof x);
+    __builtin_memcpy(&y, b + k, sizeof y);
+    acc += x * y;
+  }
+  float s = 0.0f;
+  for (int i = 0; i < 8; ++i) s += acc[i];
+  for (; k < n; ++k) s += a[k] * b[k];
+  return s;
+}
+
 // Few rows (decode): one pass over W, a dot product per output.
 void rows_dot(const float* a, std::int64_t lda, std::int64_t m, const MatrixView& w, std::int64_t j0, std::int64_t nc,
               const float* bias, float* c, std::int64_t ldc, bool accumulate) {
@@ -103,9 +134,7 @@ void rows_dot(const float* a, std::int64_t lda, std::int64_t m, const MatrixView
   for (std::int64_t j = j0; j < j0 + nc; ++j) {
     load_row(w, j, 0, w.cols, row.data());
     for (std::int64_t i = 0; i < m; ++i) {
-      const float* ai = a + i * lda;
-      float s = 0.0f;
-      for (std::int64_t k = 0; k < w.cols; ++k) s += ai[k] * row[static_cast<std::size_t>(k)];
+      const float s = dot(a + i * lda, row.data(), w.cols);
       float& out = c[i * ldc + j];
       out = (accumulate ? out : 0.0f) + s + (bias ? bias[j] : 0.0f);
     }
