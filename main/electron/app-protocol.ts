@@ -1,6 +1,6 @@
 import { protocol } from 'electron';
 import { electronOrigin } from '../../app/api/host.js';
-import type { HostBackend } from '../web/host.js';
+import type { HostBackend } from '../web/backend.js';
 import { contentSecurityPolicy, createRendererFiles } from '../web/renderer-files.js';
 
 const scheme = new URL(electronOrigin).protocol.slice(0, -1);

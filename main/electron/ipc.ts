@@ -1,20 +1,20 @@
-import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ipcChannels } from '../../app/api/host.js';
 import { RequestMessageSchema, type ResponseMessage } from '../../app/api/protocol.js';
-import type { HostBackend } from '../web/host.js';
+import type { Caller, HostBackend } from '../web/backend.js';
 import { isTrustedSender } from './sender-check.js';
 
 // The IPC adapter: the same wire messages as the web host's socket, on fixed channels, from trusted senders
 // only, each validated before it reaches the dispatcher. Files enter only through the native dialog or a drop,
-// and main adds each one to the paths the services will open.
+// and main adds each one to the file policy before the renderer learns its path.
 
 export interface IpcOptions {
   backend: HostBackend;
-  /** Lets the services open this file from now on. */
-  allowFile(filePath: string): void;
+  /** Lets the services open this file from now on; answers its real path. */
+  allowFile(filePath: string): Promise<string>;
 }
 
 const videoExtensions = [
@@ -36,13 +36,30 @@ const DroppedPathSchema = z.string().min(1).max(4096);
 
 export function serveIpc(options: IpcOptions): void {
   const { backend } = options;
+  const callers = new WeakMap<WebContents, Caller>();
+
+  /** One caller per window: its events go back to it, and its jobs stop when it is destroyed. */
+  const callerFor = (contents: WebContents): Caller => {
+    const known = callers.get(contents);
+    if (known) return known;
+    const gone = new AbortController();
+    contents.once('destroyed', () => gone.abort());
+    const caller: Caller = {
+      emit: (message) => {
+        if (!contents.isDestroyed()) contents.send(ipcChannels.event, message);
+      },
+      signal: gone.signal,
+    };
+    callers.set(contents, caller);
+    return caller;
+  };
 
   ipcMain.handle(ipcChannels.request, async (event, raw: unknown): Promise<ResponseMessage> => {
     const parsed = RequestMessageSchema.safeParse(raw);
     const id = parsed.success ? parsed.data.id : 0;
     if (!trusted(event)) return refusal(id, 'NOT_ALLOWED', 'This page may not call the app');
     if (!parsed.success) return refusal(id, 'BAD_REQUEST', 'A message is not a valid request');
-    return backend.dispatch(parsed.data, new AbortController().signal);
+    return backend.respond(parsed.data, callerFor(event.sender));
   });
 
   ipcMain.handle(ipcChannels.chooseVideo, async (event) => {
@@ -60,9 +77,7 @@ export function serveIpc(options: IpcOptions): void {
       ? await dialog.showOpenDialog(win, dialogOptions)
       : await dialog.showOpenDialog(dialogOptions);
     const chosen = choice.canceled ? undefined : choice.filePaths[0];
-    if (!chosen) return null;
-    options.allowFile(chosen);
-    return chosen;
+    return chosen ? options.allowFile(chosen).catch(() => null) : null;
   });
 
   ipcMain.handle(ipcChannels.allowDropped, async (event, raw: unknown) => {
@@ -73,13 +88,7 @@ export function serveIpc(options: IpcOptions): void {
       (s) => s.isFile(),
       () => false,
     );
-    if (!isFile) return null;
-    options.allowFile(parsed.data);
-    return parsed.data;
-  });
-
-  backend.onEvent((message) => {
-    for (const win of BrowserWindow.getAllWindows()) win.webContents.send(ipcChannels.event, message);
+    return isFile ? options.allowFile(parsed.data).catch(() => null) : null;
   });
 }
 

@@ -4,9 +4,10 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMessage, RequestMessage, ResponseMessage } from '../../app/api/protocol.js';
+import type { EventMessage, ResponseMessage } from '../../app/api/protocol.js';
+import { packageRoot } from '../services/package-root.js';
+import type { HostBackend } from './backend.js';
 import { maxClientMessageBytes, parseClientMessage } from './client-message.js';
 import { sendWebResponse, toWebRequest } from './node-http.js';
 import { contentSecurityPolicy, createRendererFiles, securityHeaders } from './renderer-files.js';
@@ -15,16 +16,6 @@ import { checkApiRequest, checkSite, loopbackHosts, type GuardConfig } from './r
 // The web host: the built renderer and the app's API served to a browser. Commands and events travel over one
 // WebSocket (/api/ws), binary data (media, thumbnails) over plain GETs under /api/. Every API request needs the
 // per-run token, and every request a Host naming this server and no foreign Origin.
-
-/** What the host serves; the CLI passes the real services, tests may pass their own. */
-export interface HostBackend {
-  /** Answers one request; errors come back as `ok: false` responses, never as rejections. */
-  dispatch(request: RequestMessage, signal: AbortSignal): Promise<ResponseMessage>;
-  /** Events the services push; returns the function that stops listening. */
-  onEvent(listener: (message: EventMessage) => void): () => void;
-  /** GETs under /api/ other than the socket (media with Range, thumbnails). */
-  http(request: Request): Promise<Response>;
-}
 
 export interface WebHostOptions {
   backend: HostBackend;
@@ -50,7 +41,7 @@ export const socketPath = '/api/ws';
 const loopbackAddresses = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function defaultRendererDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
+  return path.join(packageRoot(), 'dist', 'renderer');
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
@@ -152,13 +143,13 @@ function readFacts(req: IncomingMessage): {
   };
 }
 
-/** One client: requests in, responses and events out. Work a client started is cancelled when it leaves. */
+/** One client: requests in, responses and its own jobs' events out. Its jobs are cancelled when it leaves. */
 function serveSocket(ws: WebSocket, backend: HostBackend): void {
   const gone = new AbortController();
   const send = (message: ResponseMessage | EventMessage): void => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
-  const stopEvents = backend.onEvent(send);
+  const caller = { emit: send, signal: gone.signal };
   ws.on('message', (data, isBinary) => {
     if (isBinary) {
       ws.close(1003, 'binary messages are not accepted');
@@ -170,10 +161,7 @@ function serveSocket(ws: WebSocket, backend: HostBackend): void {
       else send({ kind: 'response', id: verdict.id, ok: false, error: verdict.error });
       return;
     }
-    void backend.dispatch(verdict.request, gone.signal).then(send);
+    void backend.respond(verdict.request, caller).then(send);
   });
-  ws.on('close', () => {
-    stopEvents();
-    gone.abort();
-  });
+  ws.on('close', () => gone.abort());
 }

@@ -147,6 +147,10 @@ export function createAppStore(bridge: HostBridge): StoreApi<AppState> {
       set({ browser: { status: 'loading', dir: dir ?? null } });
       try {
         const listing = await bridge.call('files.list', dir === undefined ? {} : { dir });
+        // With a single allowed folder there is nothing to choose: go straight into it.
+        const [only] = listing.roots;
+        if (dir === undefined && listing.roots.length === 1 && only !== undefined)
+          return await get().browse(only);
         set({ browser: { status: 'ready', listing } });
       } catch (err) {
         set({ browser: { status: 'failed', dir: dir ?? null, error: toErrorData(err) } });

@@ -43,7 +43,7 @@ export function FileBrowser() {
             Up
           </button>
         ) : null}
-        {listing.dir !== null ? (
+        {listing.dir !== null && listing.roots.length > 1 ? (
           <button type="button" className="secondary" onClick={() => void browse()}>
             Roots
           </button>

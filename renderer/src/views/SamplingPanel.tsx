@@ -56,7 +56,7 @@ export function SamplingPanel() {
             if (Number.isInteger(maxFrames) && maxFrames >= 2) setSampling({ maxFrames });
           }}
         />
-        <label htmlFor="sampling-resolution">Resolution (max pixels per frame)</label>
+        <label htmlFor="sampling-resolution">Max pixels per frame</label>
         <select
           id="sampling-resolution"
           value={sampling.maxPixels}
@@ -64,7 +64,7 @@ export function SamplingPanel() {
         >
           {pixelBudgets.map((pixels) => (
             <option key={pixels} value={pixels}>
-              {formatCount(pixels)} px ({pixels / (sizeFactor * sizeFactor)} × 28²)
+              {formatCount(pixels)} ({pixels / (sizeFactor * sizeFactor)} × 28²)
             </option>
           ))}
         </select>

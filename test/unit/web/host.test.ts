@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EventMessage, RequestMessage, ResponseMessage } from '../../../app/api/protocol.js';
-import { startWebHost, type HostBackend, type WebHost } from '../../../main/web/host.js';
+import type { Caller, HostBackend } from '../../../main/web/backend.js';
+import { startWebHost, type WebHost } from '../../../main/web/host.js';
 
 // The web host's doors, over real sockets, in front of a backend that records what got through.
 
@@ -14,16 +15,13 @@ let rendererDir: string;
 let host: WebHost;
 const dispatched: RequestMessage[] = [];
 const httpSeen: string[] = [];
-const eventListeners = new Set<(message: EventMessage) => void>();
+const callers: Caller[] = [];
 
 const backend: HostBackend = {
-  async dispatch(request) {
+  async respond(request, caller) {
     dispatched.push(request);
+    callers.push(caller);
     return { kind: 'response', id: request.id, ok: true, result: { echoed: request.method } };
-  },
-  onEvent(listener) {
-    eventListeners.add(listener);
-    return () => eventListeners.delete(listener);
   },
   async http(request) {
     httpSeen.push(new URL(request.url).pathname + new URL(request.url).search);
@@ -144,16 +142,31 @@ describe('web host', () => {
     expect(dispatched).toEqual([]);
   });
 
-  it('pushes service events to connected clients', async () => {
-    const ws = await connect(`?token=${token}`);
-    const message = nextMessage(ws);
+  it("pushes a caller's events to that caller alone, and tells its jobs when it leaves", async () => {
+    const [a, b] = [await connect(`?token=${token}`), await connect(`?token=${token}`)];
+    callers.length = 0;
+    a.send(JSON.stringify({ kind: 'request', id: 1, method: 'video.decode', params: {} }));
+    await nextMessage(a);
+    const [caller] = callers;
+    if (!caller) throw new Error('the request reached no backend');
     const event: EventMessage = {
       kind: 'event',
       event: 'job.progress',
       payload: { jobId: 'j1', done: 1, total: 2 },
     };
-    for (const listener of eventListeners) listener(event);
-    expect(await message).toEqual(event);
-    ws.close();
+    const atA = nextMessage(a);
+    let atB = 0;
+    b.on('message', () => atB++);
+    caller.emit(event);
+    expect(await atA).toEqual(event);
+    expect(caller.signal.aborted).toBe(false);
+    const aborted = new Promise((resolve) => caller.signal.addEventListener('abort', resolve));
+    a.close();
+    await aborted;
+    // b answered a request after the event was sent, so had the event reached b it would have arrived first.
+    b.send(JSON.stringify({ kind: 'request', id: 2, method: 'app.diagnostics', params: {} }));
+    await nextMessage(b);
+    expect(atB).toBe(1);
+    b.close();
   });
 });

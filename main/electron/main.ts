@@ -1,0 +1,46 @@
+import { app, BrowserWindow } from 'electron';
+import path from 'node:path';
+import { ChosenFilesPolicy, createServices } from '../api/index.js';
+import { packageRoot } from '../services/package-root.js';
+import { createHostBackend } from '../web/backend.js';
+import { registerAppScheme, serveAppProtocol } from './app-protocol.js';
+import { serveIpc } from './ipc.js';
+import { lockDownWebContents } from './lockdown.js';
+import { createMainWindow } from './window.js';
+
+// Electron's entry: registers the app:// scheme, locks every web contents down, and wires the one set of
+// services to the window through the IPC adapter (commands, events) and the protocol (page, media).
+
+registerAppScheme();
+app.enableSandbox();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  const root = packageRoot();
+  const services = createServices();
+  const files = new ChosenFilesPolicy();
+
+  app.on('second-instance', () => {
+    const [win] = BrowserWindow.getAllWindows();
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', (event) => {
+    // Stop every job and ffmpeg before leaving, once.
+    event.preventDefault();
+    app.removeAllListeners('will-quit');
+    void services.close().finally(() => app.quit());
+  });
+
+  void app.whenReady().then(() => {
+    lockDownWebContents();
+    const backend = createHostBackend(services, files);
+    serveAppProtocol(path.join(root, 'dist', 'renderer'), backend);
+    serveIpc({ backend, allowFile: (file) => files.allow(file) });
+    createMainWindow(path.join(root, 'dist', 'preload', 'preload.cjs'));
+  });
+}
