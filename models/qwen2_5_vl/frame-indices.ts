@@ -3,16 +3,9 @@
 // step·(count − 1 − i) for the second) and rounds halves to even. Long videos hit values within a float32
 // rounding of .5, so the indices match the reference only when this arithmetic is reproduced exactly.
 
-const f32 = Math.fround;
+import { roundHalfEven } from '../../app/domain/sampling.js';
 
-/** Python/torch rounding: halves to the even neighbour. */
-export function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
+const f32 = Math.fround;
 
 /** torch.linspace(0, total - 1, count, dtype=float32).round() as integers. */
 export function linspaceFrameIndices(total: number, count: number): number[] {
