@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include "language.hpp"
 #include "mmi/ops/thread_pool.hpp"
@@ -84,6 +85,50 @@ std::vector<float> Model::encode_video(const PixelValues& pixels, const RunContr
     if (control.on_progress) control.on_progress(Stage::Vision, t0 + chunk.t, g.t);
   }
   return features;
+}
+
+VideoEncoder::VideoEncoder(const Model& model, std::int64_t height, std::int64_t width, const RunControl& control)
+    : model_(model), height_(height), width_(width), control_(control) {
+  const std::int64_t factor = model.config().vision.patch * model.config().vision.merge;
+  if (height <= 0 || width <= 0 || height % factor != 0 || width % factor != 0) {
+    throw Error(ErrorCode::InvalidInput, "", "frames",
+                "sides must be multiples of " + std::to_string(factor) + ", got " + std::to_string(height) + " x " +
+                    std::to_string(width));
+  }
+}
+
+VideoEncoder::~VideoEncoder() = default;
+
+void VideoEncoder::encode_pending(std::int64_t frames) {
+  const std::int64_t frame_bytes = height_ * width_ * 3;
+  const PixelValues px = patchify(pending_.data(), frames, height_, width_, model_.preprocessor());
+  const std::vector<float> f = model_.encode_video(px, {{}, control_.cancel});
+  features_.insert(features_.end(), f.begin(), f.end());
+  encoded_t_ += px.grid.t;
+  pending_.erase(pending_.begin(), pending_.begin() + frames * frame_bytes);
+  if (control_.on_progress) control_.on_progress(Stage::Vision, encoded_t_, -1);
+}
+
+void VideoEncoder::push(const std::uint8_t* rgb, std::int64_t frames) {
+  if (frames < 0) throw Error(ErrorCode::InvalidInput, "", "frames", "negative frame count");
+  const std::int64_t frame_bytes = height_ * width_ * 3;
+  const VisionConfig& vc = model_.config().vision;
+  const std::int64_t chunk = std::max<std::int64_t>(1, model_.impl().options.vision_chunk_frames) * vc.temporal_patch;
+  for (std::int64_t f = 0; f < frames; ++f) {
+    pending_.insert(pending_.end(), rgb + f * frame_bytes, rgb + (f + 1) * frame_bytes);
+    if (static_cast<std::int64_t>(pending_.size()) == chunk * frame_bytes) encode_pending(chunk);
+  }
+}
+
+std::vector<float> VideoEncoder::finish(GridTHW* grid) {
+  const std::int64_t frame_bytes = height_ * width_ * 3;
+  const auto left = static_cast<std::int64_t>(pending_.size()) / frame_bytes;
+  if (left > 0) encode_pending(left);
+  if (encoded_t_ == 0) throw Error(ErrorCode::InvalidInput, "", "frames", "no frames were pushed");
+  const VisionConfig& vc = model_.config().vision;
+  if (grid) *grid = GridTHW{encoded_t_, height_ / vc.patch, width_ / vc.patch};
+  encoded_t_ = 0;
+  return std::exchange(features_, {});
 }
 
 struct Session::State {

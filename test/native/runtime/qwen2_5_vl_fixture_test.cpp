@@ -213,6 +213,31 @@ TEST("chunk sizes change nothing but rounding") {
   }
 }
 
+TEST("streaming frames one by one gives the features of the whole video") {
+  for (const std::string name : {"tiny-a", "tiny-b"}) {
+    const Reference ref(name);
+    const auto& info = ref.info("frames");
+    const auto frames = ref.u8("frames");
+    auto model = Model::load(fixtures::dir(name) / "model", LoadOptions{1, 1, 512});
+    const auto whole = model->encode_video(patchify(frames.data(), info.shape[0], info.shape[1], info.shape[2],
+                                                    model->preprocessor()));
+    std::vector<std::int64_t> progress;
+    RunControl control;
+    control.on_progress = [&](Stage, std::int64_t done, std::int64_t) { progress.push_back(done); };
+    VideoEncoder encoder(*model, info.shape[1], info.shape[2], control);
+    const std::int64_t frame_bytes = info.shape[1] * info.shape[2] * 3;
+    for (std::int64_t f = 0; f < info.shape[0]; ++f) encoder.push(frames.data() + f * frame_bytes, 1);
+    GridTHW grid;
+    const auto streamed = encoder.finish(&grid);
+    const auto want = ref.i64("video_grid_thw");
+    CHECK(grid.t == want[0] && grid.h == want[1] && grid.w == want[2]);
+    CHECK(rel_error(streamed, whole) == 0.0);
+    CHECK(static_cast<std::int64_t>(progress.size()) == want[0] && progress.back() == want[0]);
+    GridTHW none;
+    CHECK_THROWS_CODE(encoder.finish(&none), ErrorCode::InvalidInput, "no frames");
+  }
+}
+
 TEST("follow-ups reuse the cache; rewind, cancel and bad input behave") {
   const Reference ref("tiny-a");
   const Prompt prompt = prompt_of(ref);

@@ -34,7 +34,8 @@ namespace mmi::qwen2_5_vl {
 enum class Stage { Vision, Prefill, Decode };
 
 // Progress and cancellation for one long call. on_progress reports done/total in the stage's unit: temporal
-// patches (vision), layers (pre-fill), tokens (decode). cancel is polled between chunks and layers.
+// patches (vision; total is -1 while a VideoEncoder streams), layers (pre-fill), tokens (decode). cancel is
+// polled between chunks, layers and tokens.
 struct RunControl {
   std::function<void(Stage stage, std::int64_t done, std::int64_t total)> on_progress;
   const std::atomic<bool>* cancel = nullptr;
@@ -124,6 +125,32 @@ class Model {
  private:
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Streams one video through the vision tower with bounded memory: frames (already sampled and resized to
+// height × width, RGB) are pushed in order; every complete chunk of temporal patches is patchified and encoded
+// at once, so only one chunk of frames and pixel values is held besides the features.
+class VideoEncoder {
+ public:
+  VideoEncoder(const Model& model, std::int64_t height, std::int64_t width, const RunControl& control = {});
+  ~VideoEncoder();
+  VideoEncoder(const VideoEncoder&) = delete;
+  VideoEncoder& operator=(const VideoEncoder&) = delete;
+
+  // rgb: frames × height × width × 3 bytes.
+  void push(const std::uint8_t* rgb, std::int64_t frames);
+  // Encodes what is left (an odd last frame is repeated) and returns the features [t·(h/2)·(w/2), hidden] with
+  // the grid; the encoder is empty afterwards.
+  std::vector<float> finish(GridTHW* grid);
+
+ private:
+  void encode_pending(std::int64_t frames);
+  const Model& model_;
+  std::int64_t height_, width_;
+  RunControl control_;
+  std::vector<std::uint8_t> pending_;  // frames not yet encoded
+  std::vector<float> features_;
+  std::int64_t encoded_t_ = 0;
 };
 
 struct PrefillInput {
