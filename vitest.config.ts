@@ -40,6 +40,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'packaging',
+          include: ['test/packaging/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e-electron',
           include: ['test/e2e-electron/**/*.test.ts'],
           environment: 'node',
