@@ -76,7 +76,13 @@ type JobEvent =
   | { kind: 'done'; payload: JobDone }
   | { kind: 'failed'; payload: JobFailed };
 
-export function createAppStore(bridge: HostBridge): StoreApi<AppState> {
+/** Runs a function before the next paint; progress events are applied at most once per frame. */
+export type FrameScheduler = (apply: () => void) => void;
+
+export function createAppStore(
+  bridge: HostBridge,
+  nextFrame: FrameScheduler = (apply) => void requestAnimationFrame(apply),
+): StoreApi<AppState> {
   // Events of a job whose id has not come back yet (a short job can finish before its start is answered).
   const early = new Map<string, JobEvent[]>();
 
@@ -202,9 +208,27 @@ export function createAppStore(bridge: HostBridge): StoreApi<AppState> {
     }
   }
 
-  bridge.on('job.progress', (payload) => applyJobEvent({ kind: 'progress', payload }));
-  bridge.on('job.done', (payload) => applyJobEvent({ kind: 'done', payload }));
-  bridge.on('job.failed', (payload) => applyJobEvent({ kind: 'failed', payload }));
+  // A decode reports every frame; the UI needs the latest count once per frame, not hundreds of renders a second.
+  // A job's last count is applied before its outcome, so a cancelled job shows how far it got.
+  const latestProgress = new Map<string, JobProgress>();
+  const flushProgress = (): void => {
+    const pending = [...latestProgress.values()];
+    latestProgress.clear();
+    for (const payload of pending) applyJobEvent({ kind: 'progress', payload });
+  };
+  bridge.on('job.progress', (payload) => {
+    const scheduled = latestProgress.size > 0;
+    latestProgress.set(payload.jobId, payload);
+    if (!scheduled) nextFrame(flushProgress);
+  });
+  bridge.on('job.done', (payload) => {
+    flushProgress();
+    applyJobEvent({ kind: 'done', payload });
+  });
+  bridge.on('job.failed', (payload) => {
+    flushProgress();
+    applyJobEvent({ kind: 'failed', payload });
+  });
   bridge.onConnection((connection) => store.setState({ connection }));
   return store;
 }

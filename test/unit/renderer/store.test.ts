@@ -51,7 +51,13 @@ function scriptedBridge() {
     if (index < 0) throw new Error(`no pending ${method} call`);
     return calls.splice(index, 1)[0] as PendingCall;
   };
-  return { bridge, emit, take, calls };
+  // Frames the store asked for, run when the test "paints".
+  const frames: (() => void)[] = [];
+  const nextFrame = (apply: () => void) => void frames.push(apply);
+  const paint = () => {
+    for (const apply of frames.splice(0)) apply();
+  };
+  return { bridge, emit, take, calls, nextFrame, paint };
 }
 
 const meta: VideoMeta = {
@@ -85,7 +91,7 @@ const summary = { frames: 2, width: 392, height: 280, bytes: 2 * 392 * 280 * 3, 
 
 async function openReady() {
   const script = scriptedBridge();
-  const store = createAppStore(script.bridge);
+  const store = createAppStore(script.bridge, script.nextFrame);
   const opened = store.getState().openVideo('/v.mp4');
   script.take('video.probe').resolve(meta);
   await opened;
@@ -94,8 +100,8 @@ async function openReady() {
 
 describe('renderer store', () => {
   it('shows a probe failure as the error the host sent, and ignores answers for a video since replaced', async () => {
-    const { bridge, take } = scriptedBridge();
-    const store = createAppStore(bridge);
+    const { bridge, take, nextFrame } = scriptedBridge();
+    const store = createAppStore(bridge, nextFrame);
     const first = store.getState().openVideo('/a.mp4');
     const second = store.getState().openVideo('/b.mp4');
     take('video.probe').resolve({ ...meta, path: '/a.mp4' });
@@ -119,7 +125,7 @@ describe('renderer store', () => {
   });
 
   it('runs a decode: the chosen options go out, progress events move it, job.done ends it', async () => {
-    const { store, take, emit } = await openReady();
+    const { store, take, emit, paint } = await openReady();
     store.getState().setSampling({ fps: 0.5 });
     const started = store.getState().startDecode();
     const call = take('video.decode');
@@ -129,6 +135,7 @@ describe('renderer store', () => {
     await started;
     emit('job.progress', { jobId: 'other-job', done: 9, total: 9 });
     emit('job.progress', { jobId: 'job-1', done: 1, total: 2 });
+    paint();
     expect(store.getState().decode).toMatchObject({ status: 'running', done: 1, total: 2 });
     emit('job.done', { jobId: 'job-1', result: { kind: 'video.decode', summary } });
     expect(store.getState().decode).toEqual({ status: 'done', path: '/v.mp4', plan, summary });
@@ -149,6 +156,7 @@ describe('renderer store', () => {
     const started = store.getState().startDecode();
     take('video.decode').resolve({ jobId: 'job-3', plan });
     await started;
+    // Not painted yet: the count still reaches the cancelled state.
     emit('job.progress', { jobId: 'job-3', done: 1, total: 2 });
     const cancelling = store.getState().cancelDecode();
     expect(store.getState().decode.status).toBe('cancelling');
@@ -158,6 +166,21 @@ describe('renderer store', () => {
     cancel.resolve({});
     await cancelling;
     expect(store.getState().decode).toEqual({ status: 'cancelled', path: '/v.mp4', done: 1, total: 2 });
+  });
+
+  it('applies a burst of progress events once per frame, with the latest count', async () => {
+    const { store, take, emit, paint } = await openReady();
+    const started = store.getState().startDecode();
+    take('video.decode').resolve({ jobId: 'job-5', plan: { ...plan, times: [0, 1, 2, 3] } });
+    await started;
+    let updates = 0;
+    const stop = store.subscribe(() => updates++);
+    for (let done = 1; done <= 3; done++) emit('job.progress', { jobId: 'job-5', done, total: 4 });
+    expect(updates).toBe(0);
+    paint();
+    expect(updates).toBe(1);
+    expect(store.getState().decode).toMatchObject({ status: 'running', done: 3, total: 4 });
+    stop();
   });
 
   it('shows a failed decode with its error', async () => {
