@@ -102,27 +102,21 @@ export function formatOf(name: string): string {
 }
 
 /**
- * A long video made cheaply: `hours` × one hour of small testsrc2 at a low frame rate. The one-hour piece is
- * encoded once; longer videos are copies of it joined by the concat demuxer without re-encoding.
+ * A long video made cheaply: one minute of small testsrc2 is encoded once, then joined to itself by the concat
+ * demuxer without re-encoding (`hours` × 60 copies). Every copy starts on a keyframe, so decoding it costs what
+ * decoding a real hour of that size costs.
  */
 export async function longVideo(
   ffmpeg: string,
   hours: number,
-  clip: { width: number; height: number; fps: number } = { width: 640, height: 360, fps: 10 },
+  clip: { width: number; height: number; fps: number } = { width: 480, height: 270, fps: 10 },
 ): Promise<string> {
-  const hour = await lavfiClip(ffmpeg, `hour-${clip.width}x${clip.height}-${clip.fps}fps.mp4`, {
-    ...clip,
-    seconds: 3600,
-    gopSeconds: 10,
-  });
-  if (hours === 1) return hour;
-  const name = `${hours}h-${clip.width}x${clip.height}-${clip.fps}fps.mp4`;
-  return cachedFile(name, `${hour}\nconcat ${hours}`, async (out) => {
+  const tag = `${clip.width}x${clip.height}-${clip.fps}fps`;
+  const minute = await lavfiClip(ffmpeg, `minute-${tag}.mp4`, { ...clip, seconds: 60, gopSeconds: 10 });
+  const copies = Math.round(hours * 60);
+  return cachedFile(`${hours}h-${tag}.mp4`, `${minute}\nconcat ${copies}`, async (out) => {
     const list = `${out}.txt`;
-    await writeFile(
-      list,
-      Array.from({ length: hours }, () => `file '${hour.replaceAll("'", "'\\''")}'\n`).join(''),
-    );
+    await writeFile(list, `file '${minute.replaceAll("'", "'\\''")}'\n`.repeat(copies));
     try {
       await runFfmpeg(ffmpeg, ['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-f', 'mp4', out]);
     } finally {

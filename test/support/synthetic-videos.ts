@@ -42,130 +42,49 @@ export type SyntheticSpec = { name: string } & (
   { facts: VideoFacts } | { probeError: ErrorCode } | { decodeError: ErrorCode }
 );
 
+/** A video's facts; most test clips are constant-rate H.264 without rotation. */
+function facts(
+  width: number,
+  height: number,
+  frames: number,
+  durationSec: number,
+  more: Partial<VideoFacts> = {},
+): VideoFacts {
+  return {
+    width,
+    height,
+    rotation: 0,
+    frames,
+    durationSec,
+    durationSlackSec: 0.005,
+    variableFrameRate: false,
+    codec: 'h264',
+    ...more,
+  };
+}
+
 export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
-  normal: {
-    name: 'normal.mp4',
-    facts: {
-      width: 320,
-      height: 240,
-      rotation: 0,
-      frames: 100,
-      durationSec: 4,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
-  // 2 s at 30 fps then 2 s at 10 fps: 60 + 20 frames.
+  normal: { name: 'normal.mp4', facts: facts(320, 240, 100, 4) },
+  // 2 s at 30 fps then 2 s at 10 fps: 60 + 20 frames, the last at 3.9 s.
   vfr: {
     name: 'vfr.mkv',
-    facts: {
-      width: 320,
-      height: 240,
-      rotation: 0,
-      frames: 80,
-      durationSec: 3.9,
-      durationSlackSec: 0.1,
-      variableFrameRate: true,
-      codec: 'h264',
-    },
+    facts: facts(320, 240, 80, 3.9, { durationSlackSec: 0.1, variableFrameRate: true }),
   },
   vfrMp4: {
     name: 'vfr.mp4',
-    facts: {
-      width: 320,
-      height: 240,
-      rotation: 0,
-      frames: 80,
-      durationSec: 3.9,
-      durationSlackSec: 0.1,
-      variableFrameRate: true,
-      codec: 'h264',
-    },
+    facts: facts(320, 240, 80, 3.9, { durationSlackSec: 0.1, variableFrameRate: true }),
   },
   // Stored 320×240, black left half and white right half, with a 90° display rotation: shown 240×320 with the
   // halves on top of each other.
-  rotated: {
-    name: 'rotated.mp4',
-    facts: {
-      width: 240,
-      height: 320,
-      rotation: 90,
-      frames: 50,
-      durationSec: 2,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
+  rotated: { name: 'rotated.mp4', facts: facts(240, 320, 50, 2, { rotation: 90 }) },
   // testsrc, not testsrc2: testsrc2 rounds its size down to even numbers.
-  odd: {
-    name: 'odd.mkv',
-    facts: {
-      width: 317,
-      height: 239,
-      rotation: 0,
-      frames: 50,
-      durationSec: 2,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'ffv1',
-    },
-  },
-  portrait: {
-    name: 'portrait.mp4',
-    facts: {
-      width: 180,
-      height: 320,
-      rotation: 0,
-      frames: 50,
-      durationSec: 2,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
-  oneFrame: {
-    name: 'one-frame.mp4',
-    facts: {
-      width: 320,
-      height: 240,
-      rotation: 0,
-      frames: 1,
-      durationSec: 0.04,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
+  odd: { name: 'odd.mkv', facts: facts(317, 239, 50, 2, { codec: 'ffv1' }) },
+  portrait: { name: 'portrait.mp4', facts: facts(180, 320, 50, 2) },
+  oneFrame: { name: 'one-frame.mp4', facts: facts(320, 240, 1, 0.04) },
   // Frame n is a flat grey of luma 16 + 2n, losslessly coded: a decoded frame tells which source frame it is.
-  indexed: {
-    name: 'indexed.mp4',
-    facts: {
-      width: 64,
-      height: 48,
-      rotation: 0,
-      frames: 100,
-      durationSec: 4,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
+  indexed: { name: 'indexed.mp4', facts: facts(64, 48, 100, 4) },
   // Five minutes: long enough that a decode is still running when a test cancels it.
-  long: {
-    name: 'long.mp4',
-    facts: {
-      width: 320,
-      height: 240,
-      rotation: 0,
-      frames: 7500,
-      durationSec: 300,
-      durationSlackSec: 0.005,
-      variableFrameRate: false,
-      codec: 'h264',
-    },
-  },
+  long: { name: 'long.mp4', facts: facts(320, 240, 7500, 300) },
   audioOnly: { name: 'audio-only.m4a', probeError: 'NO_VIDEO_STREAM' },
   // The first half of an 8 s Matroska file: the header still promises 8 s, the frames stop near 4 s.
   truncated: { name: 'truncated.mkv', decodeError: 'CORRUPT_MEDIA' },
@@ -174,6 +93,10 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
   randomBytes: { name: 'random-bytes.mp4', probeError: 'NOT_MEDIA' },
   empty: { name: 'empty.mp4', probeError: 'FILE_EMPTY' },
 };
+
+/** ffmpeg arguments written as one line (none of them contains a space). */
+const args = (line: string): string[] => line.trim().split(/\s+/);
+const h264 = '-c:v libx264 -preset ultrafast -pix_fmt yuv420p';
 
 let tools: Promise<{ ffmpeg: ResolvedTool; ffprobe: ResolvedTool }> | undefined;
 
@@ -193,140 +116,46 @@ export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
     cachedFile(name, recipe(args), (out) => runFfmpeg(ff, [...args, '-f', formatOf(name), out]));
   switch (kind) {
     case 'normal':
-      return made([
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x240:rate=25',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=44100',
-        '-t',
-        '4',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '50',
-        '-c:a',
-        'aac',
-        '-shortest',
-      ]);
+      return made(
+        args(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100
+              -t 4 ${h264} -g 50 -c:a aac -shortest`),
+      );
     case 'vfr':
     case 'vfrMp4':
-      return made([
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x240:rate=30:duration=2',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x240:rate=10:duration=2',
-        '-filter_complex',
-        '[0:v][1:v]concat=n=2:v=1:a=0[v]',
-        '-map',
-        '[v]',
-        '-vsync',
-        'vfr',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '30',
-      ]);
+      return made(
+        args(`-f lavfi -i testsrc2=size=320x240:rate=30:duration=2 -f lavfi -i testsrc2=size=320x240:rate=10:duration=2
+              -filter_complex [0:v][1:v]concat=n=2:v=1:a=0[v] -map [v] -vsync vfr ${h264} -g 30`),
+      );
     case 'rotated': {
-      const plainArgs = [
-        '-f',
-        'lavfi',
-        '-i',
-        'color=c=black:size=320x240:rate=25,drawbox=x=160:y=0:w=160:h=240:color=white:t=fill',
-        '-t',
-        '2',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '50',
-      ];
+      const plainArgs = args(
+        `-f lavfi -i color=c=black:size=320x240:rate=25,drawbox=x=160:y=0:w=160:h=240:color=white:t=fill -t 2 ${h264} -g 50`,
+      );
       const plain = await cachedFile('unrotated.mp4', recipe(plainArgs), (out) =>
         runFfmpeg(ff, [...plainArgs, '-f', 'mp4', out]),
       );
-      return cachedFile(name, recipe([plain, 'rotate=90']), (out) =>
-        runFfmpeg(ff, ['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mp4', out]),
-      );
+      const rotate = ['-i', plain, ...args('-c copy -metadata:s:v:0 rotate=90 -f mp4')];
+      return cachedFile(name, recipe(rotate), (out) => runFfmpeg(ff, [...rotate, out]));
     }
     case 'odd':
-      return made([
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=317x239:rate=25',
-        '-t',
-        '2',
-        '-c:v',
-        'ffv1',
-        '-pix_fmt',
-        'yuv444p',
-      ]);
+      return made(args('-f lavfi -i testsrc=size=317x239:rate=25 -t 2 -c:v ffv1 -pix_fmt yuv444p'));
     case 'portrait':
       return lavfiClip(ff, name, { width: 180, height: 320, fps: 25, seconds: 2 });
     case 'oneFrame':
-      return made([
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x240:rate=25',
-        '-frames:v',
-        '1',
-        '-c:v',
-        'libx264',
-        '-pix_fmt',
-        'yuv420p',
-      ]);
+      return made(args(`-f lavfi -i testsrc2=size=320x240:rate=25 -frames:v 1 ${h264}`));
     case 'indexed':
-      return made([
-        '-f',
-        'lavfi',
-        '-i',
-        "nullsrc=size=64x48:rate=25,geq=lum='16+2*N':cb=128:cr=128",
-        '-frames:v',
-        '100',
-        '-c:v',
-        'libx264',
-        '-qp',
-        '0',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-      ]);
+      return made(
+        args(
+          `-f lavfi -i nullsrc=size=64x48:rate=25,geq=lum='16+2*N':cb=128:cr=128 -frames:v 100 ${h264} -qp 0`,
+        ),
+      );
     case 'long':
       return lavfiClip(ff, name, { width: 320, height: 240, fps: 25, seconds: 300 });
     case 'audioOnly':
-      return made(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '2', '-c:a', 'aac']);
-    case 'truncated': {
-      const whole = await lavfiClip(ff, 'whole.mkv', {
-        width: 320,
-        height: 240,
-        fps: 25,
-        seconds: 8,
-        gopSeconds: 1,
-      });
-      return cachedFile(name, recipe([whole, 'first half']), (out) => firstHalf(whole, out));
-    }
+      return made(args('-f lavfi -i sine=frequency=440:sample_rate=44100 -t 2 -c:a aac'));
+    case 'truncated':
     case 'truncatedMp4': {
-      const whole = await lavfiClip(ff, 'whole.mp4', {
+      const ext = kind === 'truncated' ? 'mkv' : 'mp4';
+      const whole = await lavfiClip(ff, `whole.${ext}`, {
         width: 320,
         height: 240,
         fps: 25,

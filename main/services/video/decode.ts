@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../../../app/api/errors.js';
 import type { SamplingPlan, VideoMeta } from '../../../app/api/video.js';
 import { spawnTracked, waitForExit } from './child-processes.js';
+import { ffmpegInput, rgbOutput } from './ffmpeg-args.js';
 import { toolFailure } from './tool-errors.js';
 
 // The planned frames of a video as RGB24, from ONE ffmpeg process through a pipe. Frames are pulled: while the
@@ -46,31 +47,12 @@ export function decodeArgs(source: DecodeSource, plan: SamplingPlan, distinctFra
   const num = (x: number): string => x.toPrecision(17);
   const select = `select='if(gte(t,${num(origin)}+ld(0)*${num(step)}),st(0,ld(0)+1)*0+1,0)'`;
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
-    '-copyts',
-    '-i',
-    `file:${source.path}`,
-    '-map',
-    `0:${source.videoStreamIndex}`,
-    '-an',
-    '-sn',
-    '-dn',
-    '-vf',
-    `${select},scale=${plan.width}:${plan.height}:flags=bicubic,format=rgb24`,
-    '-vsync',
-    '0',
+    ...ffmpegInput(source, ['-copyts']),
+    ...rgbOutput(plan.width, plan.height, [select]),
     '-frames:v',
     String(distinctFrames),
     '-f',
     'rawvideo',
-    '-pix_fmt',
-    'rgb24',
     'pipe:1',
   ];
 }
@@ -148,30 +130,10 @@ async function lastFrame(
   signal: AbortSignal | undefined,
 ): Promise<Buffer> {
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
-    '-sseof',
-    '-1',
-    '-i',
-    `file:${source.path}`,
-    '-map',
-    `0:${source.videoStreamIndex}`,
-    '-an',
-    '-sn',
-    '-dn',
-    '-vf',
-    `scale=${plan.width}:${plan.height}:flags=bicubic,format=rgb24`,
-    '-vsync',
-    '0',
+    ...ffmpegInput(source, ['-sseof', '-1']),
+    ...rgbOutput(plan.width, plan.height),
     '-f',
     'rawvideo',
-    '-pix_fmt',
-    'rgb24',
     'pipe:1',
   ];
   let last: Buffer | null = null;

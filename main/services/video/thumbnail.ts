@@ -1,5 +1,5 @@
 import { AppError } from '../../../app/api/errors.js';
-import type { VideoMeta } from '../../../app/api/video.js';
+import { ffmpegInput, type InputSource } from './ffmpeg-args.js';
 import { runTool } from './run-tool.js';
 import { toolFailure } from './tool-errors.js';
 
@@ -7,26 +7,11 @@ import { toolFailure } from './tool-errors.js';
 // the exact time), take one frame, scale it to the requested height, JPEG. Cheap for any video length, unlike a
 // pass over the whole file.
 
-export type ThumbnailSource = Pick<VideoMeta, 'path' | 'videoStreamIndex'>;
+export type ThumbnailSource = InputSource;
 
 export function thumbnailArgs(source: ThumbnailSource, timeSec: number, height: number): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
-    '-ss',
-    timeSec.toFixed(3),
-    '-i',
-    `file:${source.path}`,
-    '-map',
-    `0:${source.videoStreamIndex}`,
-    '-an',
-    '-sn',
-    '-dn',
+    ...ffmpegInput(source, ['-ss', timeSec.toFixed(3)]),
     '-frames:v',
     '1',
     '-vf',
