@@ -13,6 +13,8 @@ Commands:
   probe FILE [--json]                     what a video is: duration, frame rate, size, codec, streams
   frames FILE --fps F --out DIR [...]     sample frames as the model sees them; writes images and plan.json
   doctor [--json]                         which ffmpeg/ffprobe are used, and the engine's state
+  serve [--port P] [--root DIR ...]       the app in a browser (web host on 127.0.0.1)
+  start                                   the desktop app (Electron); points to \`mmi serve\` where it cannot run
 
 Run \`mmi <command> --help\` for a command's options.`;
 
@@ -25,6 +27,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return runFrames(rest, io);
     case 'doctor':
       return runDoctor(rest, io);
+    case 'serve':
+      return (await import('./serve.js')).run(rest);
+    case 'start':
+      return (await import('./start.js')).run(rest);
     case undefined:
     case 'help':
     case '--help':

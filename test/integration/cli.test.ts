@@ -170,6 +170,19 @@ describe('mmi frames', () => {
   });
 });
 
+describe('mmi routing', () => {
+  it('hands serve to its own module', async () => {
+    expect((await mmi('serve', '--help')).code).toBe(0);
+  });
+
+  it('prints the usage for help and exits 2 without a command', async () => {
+    const help = await mmi('help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: mmi <command>/);
+    expect((await mmi()).code).toBe(2);
+  });
+});
+
 describe('mmi doctor', () => {
   it('names the ffmpeg and ffprobe in use and exits 0', async () => {
     const { ffmpeg, ffprobe } = await resolvedTools();
