@@ -1,0 +1,144 @@
+// The blocked online-softmax step shared by dense and sparse attention (FlashAttention's algorithm, fp32 state):
+// a tile of up to 64 query rows meets tiles of up to 64 keys; each key tile updates every row's running max m,
+// running sum l and accumulator. Rows and keys carry their original position (causality) and a segment id
+// (block-diagonal attention), so one routine serves permuted sparse blocks and variable-length dense segments.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "mmi/attention/tensor.hpp"
+#include "mmi/sparse_index.hpp"
+
+namespace mmi::attention::detail {
+
+inline constexpr int64_t kTile = kBlock;
+
+struct KeyTile {
+  explicit KeyTile(int64_t dim) : dim(dim), kt(static_cast<size_t>(dim * kTile)), v(static_cast<size_t>(kTile * dim)) {}
+
+  // Loads keys at original positions tokens[0..count) of kv head `head`: k transposed (dim × 64, zero-padded past
+  // count, so the score loop always runs 64 wide), v row-major.
+  void load(const HeadsView& k, const HeadsView& vv, int64_t head, const int64_t* tokens, const int32_t* segments,
+            int64_t count) {
+    cols = count;
+    std::fill(kt.begin(), kt.end(), 0.0f);
+    std::vector<float>& row = scratch;
+    row.resize(static_cast<size_t>(dim));
+    min_pos = std::numeric_limits<int64_t>::max();
+    max_pos = std::numeric_limits<int64_t>::min();
+    single_segment = true;
+    for (int64_t j = 0; j < count; ++j) {
+      pos[j] = tokens[j];
+      seg[j] = segments ? segments[tokens[j]] : 0;
+      single_segment = single_segment && seg[j] == seg[0];
+      min_pos = std::min(min_pos, pos[j]);
+      max_pos = std::max(max_pos, pos[j]);
+      k.load_row(head, tokens[j], row.data());
+      for (int64_t d = 0; d < dim; ++d) kt[static_cast<size_t>(d * kTile + j)] = row[static_cast<size_t>(d)];
+      vv.load_row(head, tokens[j], v.data() + j * dim);
+    }
+  }
+
+  int64_t dim;
+  int64_t cols = 0;
+  std::vector<float> kt, v, scratch;
+  int64_t pos[kTile] = {};
+  int32_t seg[kTile] = {};
+  int64_t min_pos = 0, max_pos = 0;
+  bool single_segment = true;
+};
+
+struct QueryTile {
+  explicit QueryTile(int64_t dim)
+      : dim(dim), q(static_cast<size_t>(kTile * dim)), acc(static_cast<size_t>(kTile * dim)) {}
+
+  // Loads query rows at original positions tokens[0..count) of head `head`, pre-multiplied by the softmax scale.
+  void load(const HeadsView& qv, int64_t head, const int64_t* tokens, const int32_t* segments, int64_t count,
+            float scale) {
+    rows = count;
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    min_pos = std::numeric_limits<int64_t>::max();
+    max_pos = std::numeric_limits<int64_t>::min();
+    single_segment = true;
+    for (int64_t r = 0; r < count; ++r) {
+      pos[r] = tokens[r];
+      seg[r] = segments ? segments[tokens[r]] : 0;
+      single_segment = single_segment && seg[r] == seg[0];
+      min_pos = std::min(min_pos, pos[r]);
+      max_pos = std::max(max_pos, pos[r]);
+      float* row = q.data() + r * dim;
+      qv.load_row(head, tokens[r], row);
+      for (int64_t d = 0; d < dim; ++d) row[d] *= scale;
+      m[r] = -std::numeric_limits<float>::infinity();
+      l[r] = 0.0f;
+    }
+  }
+
+  // One online-softmax step against `keys`, with the causal and segment masks.
+  void attend(const KeyTile& keys, bool causal) {
+    if (keys.cols == 0) return;
+    if (causal && keys.min_pos > max_pos) return;  // every key is after every row
+    const bool whole = (!causal || keys.max_pos <= min_pos) && single_segment && keys.single_segment &&
+                       seg[0] == keys.seg[0];
+    float s[kTile];
+    for (int64_t r = 0; r < rows; ++r) {
+      std::fill(s, s + kTile, 0.0f);
+      const float* qr = q.data() + r * dim;
+      for (int64_t d = 0; d < dim; ++d) {
+        const float qd = qr[d];
+        const float* kd = keys.kt.data() + d * kTile;
+        for (int64_t j = 0; j < kTile; ++j) s[j] += qd * kd[j];
+      }
+      float row_max = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < keys.cols; ++j) {
+        const bool keep = whole || ((!causal || keys.pos[j] <= pos[r]) && keys.seg[j] == seg[r]);
+        if (!keep) s[j] = -std::numeric_limits<float>::infinity();
+        row_max = std::max(row_max, s[j]);
+      }
+      if (row_max == -std::numeric_limits<float>::infinity()) continue;  // nothing this row may see here
+      const float m_new = std::max(m[r], row_max);
+      const float alpha = std::exp(m[r] - m_new);  // 0 on the row's first keys (m = -inf)
+      float sum = 0.0f;
+      for (int64_t j = 0; j < keys.cols; ++j) {
+        s[j] = std::exp(s[j] - m_new);
+        sum += s[j];
+      }
+      l[r] = l[r] * alpha + sum;
+      m[r] = m_new;
+      float* ar = acc.data() + r * dim;
+      for (int64_t d = 0; d < dim; ++d) ar[d] *= alpha;
+      for (int64_t j = 0; j < keys.cols; ++j) {
+        const float p = s[j];
+        if (p == 0.0f) continue;
+        const float* vj = keys.v.data() + j * dim;
+        for (int64_t d = 0; d < dim; ++d) ar[d] += p * vj[d];
+      }
+    }
+  }
+
+  // Writes acc / l to each row's original position; rows that kept no key get zeros.
+  void store(const OutputView& o, int64_t head) const {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* out = o.row(head, pos[r]);
+      const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+      const float* ar = acc.data() + r * dim;
+      for (int64_t d = 0; d < dim; ++d) out[d] = ar[d] * inv;
+    }
+  }
+
+  int64_t dim;
+  int64_t rows = 0;
+  std::vector<float> q, acc;
+  float m[kTile] = {}, l[kTile] = {};
+  int64_t pos[kTile] = {};
+  int32_t seg[kTile] = {};
+  int64_t min_pos = 0, max_pos = 0;
+  bool single_segment = true;
+};
+
+}  // namespace mmi::attention::detail
