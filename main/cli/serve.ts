@@ -54,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
     return reportError(processIo, startError(err, options));
   }
 
+  // Listen for Ctrl+C before printing the URL: whoever reads it may stop the host at once.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   console.log(`MMI Studio is being served at:\n\n  ${host.url}\n`);
   console.log(`Open that URL in a browser (it carries this run's access token).`);
   console.log(`Videos can be opened from: ${options.roots.join(', ')}`);
@@ -62,10 +67,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log('Press Ctrl+C to stop.');
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopRequested;
   console.log('Stopping…');
   await host.close();
   await services.close();
