@@ -6,6 +6,7 @@ import { samplingFrom } from '../state/store.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { formatCount } from './format.js';
+import { NumberField } from './NumberField.js';
 
 /** Per-frame pixel budgets offered, in 28×28 patches (the model's default is 768). */
 const pixelBudgets = [64, 128, 256, 448, 768, 1024].map((patches) => patches * sizeFactor * sizeFactor);
@@ -30,31 +31,25 @@ export function SamplingPanel() {
     <section className="panel" aria-label="Sampling">
       <h2>Sampling</h2>
       <div className="form-grid">
-        <label htmlFor="sampling-fps">Frames per second</label>
-        <input
+        <NumberField
           id="sampling-fps"
-          type="number"
+          label="Frames per second"
+          value={sampling.fps}
           min={0.05}
           max={60}
           step={0.05}
-          value={sampling.fps}
-          onChange={(e) => {
-            const fps = e.target.valueAsNumber;
-            if (fps > 0 && fps <= 60) setSampling({ fps });
-          }}
+          isValid={(fps) => fps > 0 && fps <= 60}
+          onCommit={(fps) => setSampling({ fps })}
         />
-        <label htmlFor="sampling-max-frames">Max frames</label>
-        <input
+        <NumberField
           id="sampling-max-frames"
-          type="number"
+          label="Max frames"
+          value={sampling.maxFrames}
           min={2}
           max={100000}
           step={2}
-          value={sampling.maxFrames}
-          onChange={(e) => {
-            const maxFrames = e.target.valueAsNumber;
-            if (Number.isInteger(maxFrames) && maxFrames >= 2) setSampling({ maxFrames });
-          }}
+          isValid={(n) => Number.isInteger(n) && n >= 2}
+          onCommit={(maxFrames) => setSampling({ maxFrames })}
         />
         <label htmlFor="sampling-resolution">Max pixels per frame</label>
         <select

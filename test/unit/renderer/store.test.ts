@@ -7,9 +7,10 @@ import type {
   EventPayload,
 } from '../../../app/api/contract.js';
 import { AppError } from '../../../app/api/errors.js';
-import type { SamplingPlan, VideoMeta } from '../../../app/api/video.js';
+import type { SamplingPlan } from '../../../app/api/video.js';
 import type { HostBridge } from '../../../renderer/src/bridge/bridge.js';
 import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';
+import { sampleMeta as meta } from './sample-meta.js';
 
 // The store against a scripted bridge: each call waits until the test answers it, events arrive when the test
 // emits them, so orderings that are rare on a real host (a job ending before its start is answered) are exact.
@@ -60,23 +61,6 @@ function scriptedBridge() {
   return { bridge, emit, take, calls, nextFrame, paint };
 }
 
-const meta: VideoMeta = {
-  path: '/v.mp4',
-  sizeBytes: 1000,
-  container: 'mp4',
-  durationSec: 20,
-  startSec: 0,
-  videoStreamIndex: 0,
-  codec: 'h264',
-  width: 320,
-  height: 240,
-  rotation: 0,
-  fps: 25,
-  nominalFps: 25,
-  variableFrameRate: false,
-  frameCount: 500,
-  streams: [{ index: 0, type: 'video', codec: 'h264' }],
-};
 const plan: SamplingPlan = {
   times: [0, 10],
   width: 392,

@@ -2,24 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../app/api/errors.js';
 import type { RequestMessage } from '../../../app/api/protocol.js';
 import { createWireClient } from '../../../renderer/src/bridge/wire-client.js';
-
-const meta = {
-  path: '/v.mp4',
-  sizeBytes: 1000,
-  container: 'mov,mp4,m4a,3gp,3g2,mj2',
-  durationSec: 10,
-  startSec: 0,
-  videoStreamIndex: 0,
-  codec: 'h264',
-  width: 320,
-  height: 240,
-  rotation: 0,
-  fps: 25,
-  nominalFps: 25,
-  variableFrameRate: false,
-  frameCount: 250,
-  streams: [{ index: 0, type: 'video', codec: 'h264' }],
-};
+import { sampleMeta as meta } from './sample-meta.js';
 
 function setup() {
   const sent: RequestMessage[] = [];
