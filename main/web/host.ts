@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -69,7 +70,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     token,
     allowedHosts: loopbackAddresses.has(bindAddress) ? loopbackHosts(port) : null,
   };
-  const pageHost = bindAddress.includes(':') ? `[${bindAddress}]:${port}` : `${bindAddress}:${port}`;
+  // Bound to every address, the URL to print names this machine; a browser cannot open 0.0.0.0.
+  const shownAddress = bindAddress === '0.0.0.0' || bindAddress === '::' ? hostname() : bindAddress;
+  const pageHost = shownAddress.includes(':') ? `[${shownAddress}]:${port}` : `${shownAddress}:${port}`;
   const origin = `http://${pageHost}`;
   const files = createRendererFiles(rendererDir, (request) => {
     const host = new URL(request.url).host;

@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -85,6 +85,19 @@ describe('web host', () => {
   it('listens on loopback and prints a page URL that carries the token', () => {
     expect(new URL(host.url).hostname).toBe('127.0.0.1');
     expect(new URL(host.url).searchParams.get('token')).toBe(token);
+  });
+
+  it("bound to every address on request, prints this machine's name and still wants the token", async () => {
+    const open = await startWebHost({ backend, rendererDir, token, bindAddress: '0.0.0.0' });
+    try {
+      const url = new URL(open.url);
+      expect(url.hostname).toBe(hostname().toLowerCase());
+      const api = `http://127.0.0.1:${url.port}/api/media/video?path=%2Fv.mp4`;
+      expect((await fetch(api)).status).toBe(401);
+      expect((await fetch(`${api}&token=${token}`)).status).toBe(200);
+    } finally {
+      await open.close();
+    }
   });
 
   it('serves the page without the token, but not to a foreign Host or Origin', async () => {
