@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# One call on the GPU machine: build mmi-kernels for sm_90a, read its resource usage and SASS, check every kernel
+# against the CPU reference, time the kernels, time PyTorch's cuDNN and FlashAttention SDPA backends (and
+# MInference's Triton kernel when its source is carried in .devcarry/minference), profile one launch with ncu, and
+# print the results table last. Full logs go under $OUT (or the first argument).
+#   MMI_GPU_STEPS: space-separated subset of: build sass check bench baselines minference1m sanitize ncu summary
+set -uo pipefail
+OUT=${1:-${OUT:-/tmp/mmi-gpu-out}}
+mkdir -p "$OUT"
+LOG=$OUT/log.txt
+RES=$OUT/results.jsonl
+BUILD=${MMI_GPU_BUILD:-/tmp/mmi-gpu-build}
+BIN=$BUILD/native/tools/kernels/mmi-kernels
+STEPS=${MMI_GPU_STEPS:-build sass check bench baselines ncu summary}
+MINF=.devcarry/minference/minference_pit.py
+export PYTHONUNBUFFERED=1
+
+step() { echo "== $1 ($(date +%T))" | tee -a "$LOG"; }
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+
+{
+  echo "commit: ${MMI_COMMIT:-unknown}"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvcc --version | tail -2
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
+} 2>&1 | tee -a "$LOG"
+
+if want build; then
+  step build
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMMI_BUILD_TESTS=OFF -DMMI_CUDA=ON \
+    -DMMI_CUDA_ARCHS=90a-real >>"$LOG" 2>&1 &&
+    cmake --build "$BUILD" --target mmi-kernels -j 16 >>"$LOG" 2>&1 || {
+    grep -E "error|Error" "$LOG" | head -40
+    exit 1
+  }
+fi
+
+if want sass; then
+  step sass
+  cuobjdump -res-usage "$BIN" 2>&1 | grep -B1 -A1 "attention_kernel" | grep -E "Function|REG" >"$OUT/sass.txt"
+  cuobjdump -sass "$BIN" 2>/dev/null | python3 bench/gpu/sass_summary.py >>"$OUT/sass.txt"
+  cat "$OUT/sass.txt" | cut -c1-160 | tee -a "$LOG" | tail -40
+fi
+
+if want check; then
+  step check-quick
+  timeout 120 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -12
+  step check
+  timeout 420 "$BIN" check --json "$RES" >>"$LOG" 2>&1
+  echo "check exit $?" | tee -a "$LOG"
+  grep -E "^(FAIL|check:)" "$LOG" | tail -30
+fi
+
+if want bench; then
+  step bench
+  timeout 300 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -30
+fi
+
+if want baselines; then
+  step baselines
+  extra=()
+  [[ -f $MINF ]] && extra=(--minference "$MINF")
+  timeout 240 python3 bench/gpu/baselines.py --json "$RES" "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
+fi
+
+if want minference1m && [[ -f $MINF ]]; then
+  step minference-1M  # its own process: an illegal address poisons the CUDA context
+  timeout 90 python3 bench/gpu/baselines.py --json "$RES" --dense "" --minference "$MINF" \
+    --minference-sizes 1048576 2>&1 | tee -a "$LOG" | tail -4
+fi
+
+if want sanitize; then
+  step memcheck
+  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -6
+  step racecheck
+  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -6
+fi
+
+if want ncu; then
+  step ncu
+  timeout 150 ncu --clock-control none --set detailed -k regex:sm90_attention_kernel -c 1 \
+    "$BIN" bench --dense 32768 --sparse "" >"$OUT/ncu.txt" 2>&1
+  grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|Registers Per|Achieved Occupancy|L2 Hit|Issue Slots|Executed Ipc" \
+    "$OUT/ncu.txt" | head -20 | tee -a "$LOG"
+fi
+
+if want summary; then
+  step summary
+  python3 bench/gpu/summarize.py "$RES" | tee "$OUT/summary.md"
+fi

@@ -1,0 +1,524 @@
+// `mmi-kernels check`: every CUDA kernel against the CPU core's float64 references (kernels/cpu), on random and
+// video-like inputs, odd sizes, GQA ratios, permuted indices, every pattern's estimated index, and at 1M/2M tokens
+// on sampled rows. Outputs are poisoned with NaN before each run so an unwritten element fails the check.
+#include "check.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "device_data.hpp"
+#include "index_builder.hpp"
+#include "inputs.hpp"
+#include "mmi/attention/dense.hpp"
+#include "mmi/attention/index.hpp"
+#include "mmi/attention/layout.hpp"
+#include "mmi/attention/patterns.hpp"
+#include "mmi/attention/sparse.hpp"
+#include "mmi/attention/synthetic.hpp"
+#include "mmi/cuda/attention.hpp"
+#include "mmi/cuda/index_build.hpp"
+
+namespace mmi::kernels_tool {
+namespace {
+
+using cuda::Backend;
+using cuda::DType;
+
+double tolerance(DType dtype) { return dtype == DType::bf16 ? 1e-2 : 2e-3; }
+
+class Report {
+ public:
+  explicit Report(FILE* json) : json_(json) {}
+  void add(const std::string& name, const ErrorStats& e, double tol, double seconds) {
+    const bool pass = e.nonfinite == 0 && e.rel_l2 <= tol && e.compared > 0;
+    failures_ += pass ? 0 : 1;
+    ++total_;
+    std::printf("%s  %-72s rel_l2=%.2e max_abs=%.2e nonfinite=%lld tol=%.0e (%.1fs)\n", pass ? "PASS" : "FAIL",
+                name.c_str(), e.rel_l2, e.max_abs, static_cast<long long>(e.nonfinite), tol, seconds);
+    std::fflush(stdout);
+    if (json_) {
+      std::fprintf(json_,
+                   "{\"kind\":\"check\",\"name\":\"%s\",\"pass\":%s,\"rel_l2\":%.4e,\"max_abs\":%.4e,"
+                   "\"nonfinite\":%lld,\"tol\":%.1e}\n",
+                   name.c_str(), pass ? "true" : "false", e.rel_l2, e.max_abs, static_cast<long long>(e.nonfinite),
+                   tol);
+    }
+  }
+  void add_exact(const std::string& name, bool pass, const std::string& detail) {
+    failures_ += pass ? 0 : 1;
+    ++total_;
+    std::printf("%s  %-72s %s\n", pass ? "PASS" : "FAIL", name.c_str(), detail.c_str());
+    std::fflush(stdout);
+    if (json_) {
+      std::fprintf(json_, "{\"kind\":\"check\",\"name\":\"%s\",\"pass\":%s,\"detail\":\"%s\"}\n", name.c_str(),
+                   pass ? "true" : "false", detail.c_str());
+    }
+  }
+  void error(const std::string& name, const std::string& what) {
+    ++failures_;
+    ++total_;
+    std::printf("FAIL  %-72s error: %s\n", name.c_str(), what.c_str());
+    std::fflush(stdout);
+  }
+  int failures() const { return failures_; }
+  int total() const { return total_; }
+
+ private:
+  FILE* json_;
+  int failures_ = 0;
+  int total_ = 0;
+};
+
+std::vector<Backend> backends_for(int dim) {
+  std::vector<Backend> b{Backend::Portable};
+  cuda::AttentionShape probe{64, 1, 1, dim, DType::bf16, 0.0f};
+  try {
+    if (cuda::resolve_backend(probe, Backend::Auto) == Backend::Hopper) b.insert(b.begin(), Backend::Hopper);
+  } catch (const cuda::Error&) {
+  }
+  return b;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs dense or sparse attention on the device for one backend and returns the output.
+std::vector<uint16_t> run_gpu(DeviceQKV& d, Backend backend, const cuda::DeviceIndex* index) {
+  d.poison_output();
+  if (index) {
+    cuda::attention_sparse(d.shape.attention(), d.tensors(), index->view(), nullptr, {backend, true});
+  } else {
+    cuda::attention_dense_causal(d.shape.attention(), d.tensors(), nullptr, {backend, true});
+  }
+  cuda::synchronize();
+  return d.download_output();
+}
+
+// A random valid index in kernel order: each causal-or-not key block with probability `p_block`, columns outside
+// the chosen blocks with probability `p_col`; optional random permutations (then blocks anywhere, since causality
+// is decided on original positions).
+SparseIndex random_index(int64_t n, double p_block, double p_col, bool permute, std::mt19937_64& rng) {
+  SparseIndex x;
+  x.n = n;
+  const int64_t nb = num_blocks(n);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  x.block_offsets.push_back(0);
+  x.column_offsets.push_back(0);
+  for (int64_t i = 0; i < nb; ++i) {
+    const int64_t last_block = permute ? nb - 1 : i;
+    std::vector<uint8_t> chosen(static_cast<size_t>(nb), 0);
+    for (int64_t b = 0; b <= last_block; ++b) {
+      if (b == i || u(rng) < p_block) {
+        chosen[static_cast<size_t>(b)] = 1;
+        x.block_ids.push_back(static_cast<int32_t>(b));
+      }
+    }
+    const int64_t last_key = permute ? n - 1 : std::min(n - 1, i * 64 + 63);
+    for (int64_t k = 0; k <= last_key; ++k) {
+      if (!chosen[static_cast<size_t>(k / 64)] && u(rng) < p_col) x.column_ids.push_back(static_cast<int32_t>(k));
+    }
+    x.block_offsets.push_back(static_cast<int64_t>(x.block_ids.size()));
+    x.column_offsets.push_back(static_cast<int64_t>(x.column_ids.size()));
+  }
+  if (permute) {
+    x.row_perm.resize(static_cast<size_t>(n));
+    x.col_perm.resize(static_cast<size_t>(n));
+    std::iota(x.row_perm.begin(), x.row_perm.end(), 0);
+    std::iota(x.col_perm.begin(), x.col_perm.end(), 0);
+    std::shuffle(x.row_perm.begin(), x.row_perm.end(), rng);
+    std::shuffle(x.col_perm.begin(), x.col_perm.end(), rng);
+  }
+  return x;
+}
+
+void check_dense_small(Report& report) {
+  struct Case {
+    Shape s;
+    bool synthetic;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 1, 128, DType::bf16}, false},    {{63, 4, 4, 64, DType::f16}, false},
+      {{64, 2, 2, 128, DType::bf16}, false},   {{1000, 7, 1, 128, DType::bf16}, false},
+      {{1000, 4, 2, 80, DType::bf16}, false},  {{777, 14, 2, 128, DType::f16}, false},
+      {{2048, 8, 1, 64, DType::bf16}, false},  {{1500, 4, 4, 80, DType::f16}, false},
+      {{3000, 4, 1, 128, DType::bf16}, true},
+  };
+  uint64_t seed = 11;
+  for (const Case& c : cases) {
+    HostQKV h;
+    if (c.synthetic) {
+      attention::SyntheticSpec spec;
+      spec.layout = attention::synthetic_video_layout(c.s.n, 8, 12);
+      spec.heads_q = c.s.heads_q;
+      spec.heads_kv = c.s.heads_kv;
+      spec.dim = c.s.dim;
+      spec.seed = seed;
+      h = host_from(attention::synthetic_qkv(spec), c.s.dtype);
+    } else {
+      h = host_random(c.s, seed);
+    }
+    ++seed;
+    const auto ref = attention::dense_reference_f64(h.qv(), h.kv(), h.vv(), attention::DenseOptions{});
+    DeviceQKV d(c.s);
+    h.upload(d);
+    for (const Backend b : backends_for(c.s.dim)) {
+      const std::string name = "dense " + cuda::backend_name(b) + " " + c.s.describe() +
+                               (c.synthetic ? " video-like" : " random");
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        const auto out = run_gpu(d, b, nullptr);
+        report.add(name, compare(out, c.s, ref), tolerance(c.s.dtype), seconds_since(t0));
+      } catch (const std::exception& e) {
+        report.error(name, e.what());
+      }
+    }
+  }
+}
+
+void check_sparse_case(Report& report, const std::string& label, const HostQKV& h,
+                       const std::vector<SparseIndex>& index) {
+  const auto ref = attention::masked_reference_f64(h.qv(), h.kv(), h.vv(), index, attention::SparseOptions{});
+  DeviceQKV d(h.shape);
+  h.upload(d);
+  const cuda::DeviceIndex di = cuda::DeviceIndex::upload(index);
+  const attention::Density dens = attention::density(index.front());
+  char extra[64];
+  std::snprintf(extra, sizeof extra, " density(h0)=%.3f", dens.value());
+  for (const Backend b : backends_for(h.shape.dim)) {
+    const std::string name = "sparse " + cuda::backend_name(b) + " " + label + " " + h.shape.describe() + extra;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      const auto out = run_gpu(d, b, &di);
+      report.add(name, compare(out, h.shape, ref), tolerance(h.shape.dtype), seconds_since(t0));
+    } catch (const std::exception& e) {
+      report.error(name, e.what());
+    }
+  }
+}
+
+void check_sparse_small(Report& report) {
+  std::mt19937_64 rng(7);
+  struct Case {
+    std::string label;
+    Shape s;
+    double p_block, p_col;
+    bool permute;
+  };
+  const std::vector<Case> cases = {
+      {"random-index", {1500, 4, 2, 128, DType::bf16}, 0.15, 0.02, false},
+      {"random-index+perms", {1000, 7, 1, 64, DType::f16}, 0.2, 0.03, true},
+      {"random-index+perms", {1111, 2, 2, 128, DType::bf16}, 0.1, 0.05, true},
+      {"random-index", {900, 4, 1, 80, DType::bf16}, 0.2, 0.02, false},
+      {"random-index+perms", {700, 4, 4, 80, DType::f16}, 0.2, 0.02, true},
+      {"empty-rows", {640, 2, 1, 128, DType::bf16}, 0.0, 0.0, false},
+  };
+  uint64_t seed = 101;
+  for (const Case& c : cases) {
+    const HostQKV h = host_random(c.s, seed++);
+    std::vector<SparseIndex> index;
+    for (int32_t head = 0; head < c.s.heads_q; ++head) {
+      SparseIndex x = random_index(c.s.n, c.p_block, c.p_col, c.permute, rng);
+      if (c.label == "empty-rows" && head == 0) {
+        // Query blocks 3 and 5 keep nothing: their rows must come out as zeros.
+        for (int64_t qb : {3, 5}) {
+          SparseIndex y;
+          y.n = x.n;
+          y.block_offsets.push_back(0);
+          y.column_offsets.push_back(0);
+          for (int64_t i = 0; i < num_blocks(x.n); ++i) {
+            if (i != qb) {
+              for (int64_t e = x.block_offsets[i]; e < x.block_offsets[i + 1]; ++e) y.block_ids.push_back(x.block_ids[e]);
+              for (int64_t e = x.column_offsets[i]; e < x.column_offsets[i + 1]; ++e) {
+                y.column_ids.push_back(x.column_ids[e]);
+              }
+            }
+            y.block_offsets.push_back(static_cast<int64_t>(y.block_ids.size()));
+            y.column_offsets.push_back(static_cast<int64_t>(y.column_ids.size()));
+          }
+          x = y;
+        }
+      }
+      index.push_back(std::move(x));
+    }
+    check_sparse_case(report, c.label, h, index);
+  }
+  // The full index is dense causal attention.
+  const Shape s{1234, 4, 2, 128, DType::bf16};
+  const HostQKV h = host_random(s, seed++);
+  check_sparse_case(report, "full-index", h, std::vector<SparseIndex>(4, attention::full_index(s.n)));
+}
+
+// Every pattern's index as the CPU core estimates it on video-like inputs, computed by the sparse kernel.
+void check_patterns(Report& report) {
+  const int64_t n = 4096;
+  attention::SyntheticSpec spec;
+  spec.layout = attention::synthetic_video_layout(n, 8, 12, 64, 96);
+  spec.heads_q = 4;
+  spec.heads_kv = 1;
+  spec.dim = 128;
+  spec.seed = 5;
+  const HostQKV h = host_from(attention::synthetic_qkv(spec), DType::bf16);
+  using attention::Pattern;
+  for (const Pattern p : {Pattern::a_shape, Pattern::vertical_slash, Pattern::block_sparse, Pattern::grid,
+                          Pattern::q_boundary, Pattern::two_d_boundary}) {
+    attention::PatternConfig cfg;
+    cfg.pattern = p;
+    cfg.sink_tokens = 64;
+    cfg.local_tokens = 512;
+    cfg.vertical_slash = {100, 500};
+    cfg.top_k_blocks = 8;
+    cfg.text_rows = cfg.video_rows = {100, 500};
+    cfg.text_to_text = cfg.text_to_video = cfg.video_to_text = cfg.video_to_video = {100, 500};
+    const std::vector<attention::PatternConfig> configs{cfg};
+    try {
+      const auto est = attention::estimate_heads(h.qv(), h.kv(), spec.layout, configs);
+      std::vector<SparseIndex> index;
+      for (const auto& e : est) index.push_back(e.index);
+      check_sparse_case(report, std::string("pattern ") + attention::pattern_name(p), h, index);
+    } catch (const std::exception& e) {
+      report.error(std::string("pattern ") + attention::pattern_name(p), e.what());
+    }
+  }
+}
+
+// The GPU vertical-slash converter against the CPU core's index builder on the same lists.
+void check_vertical_slash_builder(Report& report) {
+  std::mt19937_64 rng(3);
+  for (const int64_t n : {int64_t{1}, int64_t{1000}, int64_t{4097}, int64_t{70000}}) {
+    const int32_t heads = 3;
+    const int32_t vw = 300, sw = 400;
+    std::vector<int32_t> vert(static_cast<size_t>(heads) * vw, -1), slash(static_cast<size_t>(heads) * sw, -1);
+    std::vector<std::vector<int64_t>> vlists(heads), slists(heads);
+    for (int32_t h = 0; h < heads; ++h) {
+      std::vector<int64_t> v, s;
+      std::uniform_int_distribution<int64_t> key(0, n - 1);
+      const int64_t vc = std::min<int64_t>(vw - h * 50, n);
+      // Head 1 holds a whole block of verticals (promoted to a block) and a contiguous run of slashes.
+      if (h == 1) {
+        for (int64_t k = 128; k < 192 && k < n; ++k) v.push_back(k);
+        for (int64_t o = 0; o < std::min<int64_t>(300, n); ++o) s.push_back(o);
+      }
+      while (static_cast<int64_t>(v.size()) < vc) v.push_back(key(rng));
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+      for (int64_t o = 0; o < std::min<int64_t>(30, n); ++o) s.push_back(o);
+      while (static_cast<int64_t>(s.size()) < std::min<int64_t>(sw - h * 100, n)) s.push_back(key(rng));
+      std::sort(s.begin(), s.end());
+      s.erase(std::unique(s.begin(), s.end()), s.end());
+      for (size_t j = 0; j < v.size(); ++j) vert[static_cast<size_t>(h) * vw + j] = static_cast<int32_t>(v[j]);
+      for (size_t j = 0; j < s.size(); ++j) slash[static_cast<size_t>(h) * sw + j] = static_cast<int32_t>(s[j]);
+      vlists[h] = v;
+      slists[h] = s;
+    }
+    const std::string name = "vertical-slash index builder N=" + std::to_string(n);
+    try {
+      cuda::DeviceBuffer<int32_t> dv(vert), ds(slash);
+      const cuda::DeviceIndex gpu = cuda::vertical_slash_index(n, heads, dv.get(), vw, ds.get(), sw);
+      bool same = true;
+      std::string detail = "identical to the CPU index builder";
+      for (int32_t h = 0; h < heads && same; ++h) {
+        attention::detail::IndexBuilder builder(n, {}, {});
+        for (int64_t qb = 0; qb < num_blocks(n); ++qb) {
+          const int64_t a = qb * 64, last = std::min(n - 1, a + 63);
+          for (const int64_t o : slists[h]) {
+            if (o <= last) builder.add_range(qb, a - o, last - o + 1);
+          }
+          for (const int64_t v : vlists[h]) {
+            if (v <= last) builder.add_column(qb, v);
+          }
+        }
+        const SparseIndex cpu = builder.finish(true);
+        const SparseIndex g = gpu.download_head(h);
+        if (cpu.block_offsets != g.block_offsets || cpu.block_ids != g.block_ids ||
+            cpu.column_offsets != g.column_offsets || cpu.column_ids != g.column_ids) {
+          same = false;
+          detail = "head " + std::to_string(h) + " differs (blocks " + std::to_string(g.block_ids.size()) + " vs " +
+                   std::to_string(cpu.block_ids.size()) + ", columns " + std::to_string(g.column_ids.size()) + " vs " +
+                   std::to_string(cpu.column_ids.size()) + ")";
+        }
+      }
+      report.add_exact(name, same, detail);
+    } catch (const std::exception& e) {
+      report.error(name, e.what());
+    }
+  }
+}
+
+// Float64 output of sampled rows of query head `head`: the CPU core's causal softmax rows, restricted to the mask
+// and renormalised when an index is given (softmax over a subset = dense softmax renormalised on it).
+std::vector<double> sampled_reference(const DeviceQKV& d, int32_t head, const std::vector<int64_t>& rows,
+                                      const SparseIndex* index) {
+  const Shape& s = d.shape;
+  const int64_t nd = s.n * s.dim;
+  const int32_t kvh = head / (s.heads_q / s.heads_kv);
+  std::vector<uint16_t> q(static_cast<size_t>(nd)), k(static_cast<size_t>(nd)), v(static_cast<size_t>(nd));
+  cuda::copy_to_host(q.data(), d.q.get() + head * nd, q.size() * 2);
+  cuda::copy_to_host(k.data(), d.k.get() + kvh * nd, k.size() * 2);
+  cuda::copy_to_host(v.data(), d.v.get() + kvh * nd, v.size() * 2);
+  const attention::HeadsView qv{q.data(), s.cpu_dtype(), 1, s.n, s.dim, 0, 0};
+  const attention::HeadsView kv{k.data(), s.cpu_dtype(), 1, s.n, s.dim, 0, 0};
+  const std::vector<double> p = attention::attention_rows(qv, kv, 0, rows, 0.0f);
+  std::vector<double> out(rows.size() * static_cast<size_t>(s.dim), 0.0);
+  std::vector<uint8_t> keep;
+  std::optional<attention::MaskRows> mask;
+  if (index) mask.emplace(*index, true);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const double* pr = p.data() + r * static_cast<size_t>(s.n);
+    if (mask) mask->keep(rows[r], keep);
+    double total = 0.0;
+    for (int64_t key = 0; key <= rows[r]; ++key) {
+      if (mask && !keep[static_cast<size_t>(key)]) continue;
+      total += pr[key];
+      const uint16_t* vr = v.data() + key * s.dim;
+      for (int32_t c = 0; c < s.dim; ++c) out[r * s.dim + c] += pr[key] * from_bits(vr[c], s.dtype);
+    }
+    for (int32_t c = 0; c < s.dim; ++c) out[r * s.dim + c] = total > 0.0 ? out[r * s.dim + c] / total : 0.0;
+  }
+  return out;
+}
+
+std::vector<uint16_t> output_rows(const DeviceQKV& d, int32_t head, const std::vector<int64_t>& rows) {
+  const Shape& s = d.shape;
+  std::vector<uint16_t> out(rows.size() * static_cast<size_t>(s.dim));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    cuda::copy_to_host(out.data() + r * s.dim, d.o.get() + (head * s.n + rows[r]) * s.dim, s.dim * 2);
+  }
+  return out;
+}
+
+std::vector<int64_t> sample(int64_t n, int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> pick(0, n - 1);
+  std::vector<int64_t> rows{0, 1, 63, 64, n - 1};
+  while (static_cast<int>(rows.size()) < count) rows.push_back(pick(rng));
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+// The benchmark's fixed vertical-slash structure: the first 1000 key columns and the 6096 nearest diagonals.
+cuda::DeviceIndex fixed_vertical_slash(int64_t n, int32_t heads) {
+  const int32_t vc = 1000, sc = 6096;
+  std::vector<int32_t> vert(static_cast<size_t>(heads) * vc), slash(static_cast<size_t>(heads) * sc);
+  for (int32_t h = 0; h < heads; ++h) {
+    for (int32_t j = 0; j < vc; ++j) vert[static_cast<size_t>(h) * vc + j] = j < n ? j : -1;
+    for (int32_t j = 0; j < sc; ++j) slash[static_cast<size_t>(h) * sc + j] = j < n ? j : -1;
+  }
+  cuda::DeviceBuffer<int32_t> dv(vert), ds(slash);
+  return cuda::vertical_slash_index(n, heads, dv.get(), vc, ds.get(), sc);
+}
+
+void check_large(Report& report) {
+  {
+    const Shape s{1 << 20, 2, 1, 128, DType::bf16};
+    DeviceQKV d(s);
+    d.fill_random(901);
+    for (const Backend b : backends_for(s.dim)) {
+      const std::string name = "dense " + cuda::backend_name(b) + " " + s.describe() + " sampled rows";
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        run_gpu(d, b, nullptr);
+        ErrorStats total;
+        for (int32_t head = 0; head < s.heads_q; ++head) {
+          const auto rows = sample(s.n, 12, 5 + head);
+          const auto e = compare(output_rows(d, head, rows), {static_cast<int64_t>(rows.size()), 1, 1, s.dim, s.dtype},
+                                 sampled_reference(d, head, rows, nullptr));
+          total.rel_l2 = std::max(total.rel_l2, e.rel_l2);
+          total.max_abs = std::max(total.max_abs, e.max_abs);
+          total.nonfinite += e.nonfinite;
+          total.compared += e.compared;
+        }
+        total.nonfinite += count_nonfinite(d.o.get(), s.q_elems(), s.dtype);
+        report.add(name, total, tolerance(s.dtype), seconds_since(t0));
+      } catch (const std::exception& e) {
+        report.error(name, e.what());
+      }
+    }
+  }
+  for (const int64_t n : {int64_t{1} << 20, int64_t{2} << 20}) {
+    const Shape s{n, 28, 4, 128, DType::bf16};
+    const std::string base = "sparse fixed vertical-slash (1000 v, 6096 s) " + s.describe() + " sampled rows";
+    try {
+      DeviceQKV d(s);
+      d.fill_random(1000 + n);
+      const cuda::DeviceIndex index = fixed_vertical_slash(n, s.heads_q);
+      for (const Backend b : backends_for(s.dim)) {
+        const std::string name = cuda::backend_name(b) + " " + base;
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          run_gpu(d, b, &index);
+          ErrorStats total;
+          for (const int32_t head : {0, 13, 27}) {
+            const auto rows = sample(s.n, 8, 77 + head);
+            const SparseIndex x = index.download_head(head);
+            const auto e = compare(output_rows(d, head, rows),
+                                   {static_cast<int64_t>(rows.size()), 1, 1, s.dim, s.dtype},
+                                   sampled_reference(d, head, rows, &x));
+            total.rel_l2 = std::max(total.rel_l2, e.rel_l2);
+            total.max_abs = std::max(total.max_abs, e.max_abs);
+            total.nonfinite += e.nonfinite;
+            total.compared += e.compared;
+          }
+          total.nonfinite += count_nonfinite(d.o.get(), s.q_elems(), s.dtype);
+          report.add(name, total, tolerance(s.dtype), seconds_since(t0));
+        } catch (const std::exception& e) {
+          report.error(name, e.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      report.error(base, e.what());
+    }
+  }
+}
+
+// A few small problems touching every kernel path (dense, sparse with permutations, column tiles, the index
+// builder), for compute-sanitizer, under which everything runs tens of times slower.
+void check_quick(Report& report) {
+  std::mt19937_64 rng(17);
+  for (const Shape s : {Shape{200, 2, 1, 128, DType::bf16}, Shape{130, 2, 2, 64, DType::f16},
+                        Shape{150, 2, 1, 80, DType::bf16}}) {
+    const HostQKV h = host_random(s, 3);
+    const auto ref = attention::dense_reference_f64(h.qv(), h.kv(), h.vv(), attention::DenseOptions{});
+    DeviceQKV d(s);
+    h.upload(d);
+    for (const Backend b : backends_for(s.dim)) {
+      const auto t0 = std::chrono::steady_clock::now();
+      report.add("dense " + cuda::backend_name(b) + " " + s.describe(), compare(run_gpu(d, b, nullptr), s, ref),
+                 tolerance(s.dtype), seconds_since(t0));
+    }
+    std::vector<SparseIndex> index;
+    for (int32_t head = 0; head < s.heads_q; ++head) index.push_back(random_index(s.n, 0.3, 0.05, head == 1, rng));
+    check_sparse_case(report, "random-index", h, index);
+  }
+}
+
+}  // namespace
+
+int run_check(const CheckOptions& options) {
+  FILE* json = options.json.empty() ? nullptr : std::fopen(options.json.c_str(), "a");
+  Report report(json);
+  const auto dev = cuda::current_device();
+  std::printf("device: %s (sm_%d%d, %d SMs)\n", dev.name.c_str(), dev.major, dev.minor, dev.multiprocessors);
+  if (options.quick) {
+    check_quick(report);
+  } else {
+    check_dense_small(report);
+    check_sparse_small(report);
+    check_vertical_slash_builder(report);
+    check_patterns(report);
+    if (options.large) check_large(report);
+  }
+  std::printf("check: %d of %d passed\n", report.total() - report.failures(), report.total());
+  if (json) std::fclose(json);
+  return report.failures() == 0 ? 0 : 1;
+}
+
+}  // namespace mmi::kernels_tool
