@@ -35,8 +35,12 @@ std::string csr_problem(const std::vector<int64_t>& offsets, const std::vector<i
            std::to_string(ids.size()) + " ids";
   }
   for (int64_t i = 0; i < nb; ++i) {
+    if (offsets[static_cast<size_t>(i) + 1] < offsets[static_cast<size_t>(i)]) {
+      return std::string(name) + " offsets decrease at query block " + std::to_string(i);
+    }
+  }
+  for (int64_t i = 0; i < nb; ++i) {
     const int64_t b = offsets[static_cast<size_t>(i)], e = offsets[static_cast<size_t>(i) + 1];
-    if (e < b) return std::string(name) + " offsets decrease at query block " + std::to_string(i);
     for (int64_t j = b; j < e; ++j) {
       const int32_t id = ids[static_cast<size_t>(j)];
       if (id < 0 || id >= limit) {

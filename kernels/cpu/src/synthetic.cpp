@@ -117,7 +117,7 @@ QKV synthetic_qkv(const SyntheticSpec& spec) {
   require(n > 0, "synthetic: the layout is empty");
   require(spec.heads_kv > 0 && spec.heads_q > 0 && spec.heads_q % spec.heads_kv == 0,
           "synthetic: heads_q must be a positive multiple of heads_kv");
-  require(dim >= 48 && dim <= kMaxHeadDim, "synthetic: head dim must be in [48, " + std::to_string(kMaxHeadDim) + "]");
+  require(dim >= 64 && dim <= kMaxHeadDim, "synthetic: head dim must be in [64, " + std::to_string(kMaxHeadDim) + "]");
   require(spec.sink_tokens >= 0, "synthetic: sink_tokens must be >= 0");
   Rng rng(spec.seed);
   QKV out = allocate(spec.heads_q, spec.heads_kv, n, dim);
@@ -143,7 +143,7 @@ QKV synthetic_qkv(const SyntheticSpec& spec) {
     std::fill(question.begin() + layout.starts()[segs.size() - 1], question.end(), 1);
   }
 
-  constexpr int64_t kSpatial = 8, kTemporal = 4, kPositional = 8;
+  constexpr int64_t kSpatial = 16, kTemporal = 4, kPositional = 8;
   const double gain = std::pow(static_cast<double>(dim), 0.25);
   const int64_t structured = 3 + 2 * (kSpatial + kTemporal + kPositional);
   std::vector<double> fq, fk;
@@ -153,7 +153,7 @@ QKV synthetic_qkv(const SyntheticSpec& spec) {
   };
   for (int64_t g = 0; g < spec.heads_kv; ++g) {
     const std::vector<double> basis = orthonormal_basis(dim, rng);
-    const Fourier spatial(kSpatial, 2, 1.5, rng), temporal(kTemporal, 1, 2.0, rng), positional(kPositional, 1, 8.0, rng);
+    const Fourier spatial(kSpatial, 2, 1.0, rng), temporal(kTemporal, 1, 2.0, rng), positional(kPositional, 1, 8.0, rng);
     // Keys: the features' values; queries: the same features weighted per head type.
     for (int64_t t = 0; t < n; ++t) {
       const auto ts = static_cast<size_t>(t);
@@ -170,10 +170,10 @@ QKV synthetic_qkv(const SyntheticSpec& spec) {
       // Head types: spatio-temporal (grid), local band, verticals, mixed; amplitudes of sink, salient, needle,
       // spatial, temporal, positional.
       static constexpr double kTypes[4][6] = {
-          {4.0, 2.0, 3.0, 7.0, 2.0, 2.0},
-          {4.0, 1.0, 2.0, 2.0, 1.0, 8.0},
-          {6.0, 6.0, 5.0, 1.0, 0.5, 2.0},
-          {4.0, 3.0, 4.0, 4.0, 1.5, 4.0},
+          {7.0, 2.0, 3.0, 8.0, 2.0, 2.0},
+          {7.0, 1.0, 2.0, 2.0, 1.0, 7.0},
+          {8.0, 6.0, 5.0, 1.0, 0.5, 2.0},
+          {7.0, 3.0, 4.0, 4.0, 1.5, 4.0},
       };
       double a[6];
       for (int i = 0; i < 6; ++i) a[i] = kTypes[h % 4][i] * (0.8 + 0.4 * rng.uniform());

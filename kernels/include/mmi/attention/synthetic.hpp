@@ -25,7 +25,7 @@ struct QKV {
 // kernels over (y, x) and t via random Fourier features, so the same spatial position in other patches draws
 // attention: slashes every h*w tokens), a few salient tokens every query attends (verticals), and question tokens
 // (the last text run) that look for a few "needle" video tokens. Query heads mix these in different proportions
-// (h % 4: spatio-temporal, local, vertical, mixed). v is Gaussian.
+// (h % 4: spatio-temporal, local, vertical, mixed). v is Gaussian. Head dim 64 to 256.
 struct SyntheticSpec {
   ModalityLayout layout;
   int64_t heads_q = 4;
