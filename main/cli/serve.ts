@@ -91,7 +91,9 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions | 'help'> {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535, not ${values.port}`);
-  const roots = (values.root ?? [process.cwd()]).map((root) => path.resolve(root));
+  // Under `npm start`/`npm run serve` the current folder is the package's; INIT_CWD is where the user ran npm.
+  const here = process.env['INIT_CWD'] ?? process.cwd();
+  const roots = (values.root ?? [here]).map((root) => path.resolve(here, root));
   for (const root of roots) {
     const isDir = await stat(root).then(
       (s) => s.isDirectory(),

@@ -28,7 +28,13 @@ afterAll(async () => {
 
 /** Starts `mmi <args>` and resolves once it has printed a URL, with everything printed so far. */
 function startCli(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [mmi, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As typed in a shell in `root`: no INIT_CWD from an npm that may be running these tests.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'INIT_CWD'));
+  const child = spawn(process.execPath, [mmi, ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let output = '';
   return new Promise((resolve, reject) => {
