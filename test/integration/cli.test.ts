@@ -56,7 +56,7 @@ describe('mmi probe', () => {
     expect(out).toMatch(/^video\s+h264, 320x240$/m);
   });
 
-  it.each<SyntheticKind>(['randomBytes', 'empty', 'audioOnly', 'truncatedMp4'])(
+  it.each<SyntheticKind>(['randomBytes', 'empty', 'audioOnly', 'truncatedMp4', 'noDuration'])(
     '%s: exit 1 and one line naming the error code',
     async (kind) => {
       const { code, out, err } = await mmi('probe', await syntheticVideo(kind));

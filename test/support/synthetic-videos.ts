@@ -19,6 +19,7 @@ export type SyntheticKind =
   | 'indexed'
   | 'long'
   | 'audioOnly'
+  | 'noDuration'
   | 'truncated'
   | 'truncatedMp4'
   | 'randomBytes'
@@ -86,6 +87,8 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
   // Five minutes: long enough that a decode is still running when a test cancels it.
   long: { name: 'long.mp4', facts: facts(320, 240, 7500, 300) },
   audioOnly: { name: 'audio-only.m4a', probeError: 'NO_VIDEO_STREAM' },
+  // A raw H.264 stream: frames without timestamps, so no duration.
+  noDuration: { name: 'no-duration.h264', probeError: 'ZERO_DURATION' },
   // The first half of an 8 s Matroska file: the header still promises 8 s, the frames stop near 4 s.
   truncated: { name: 'truncated.mkv', decodeError: 'CORRUPT_MEDIA' },
   // The first half of an MP4 whose index (moov) sits at the end: unreadable.
@@ -150,6 +153,8 @@ export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
       );
     case 'long':
       return lavfiClip(ff, name, { width: 320, height: 240, fps: 25, seconds: 300 });
+    case 'noDuration':
+      return made(args(`-f lavfi -i testsrc2=size=320x240:rate=25 -t 1 ${h264}`));
     case 'audioOnly':
       return made(args('-f lavfi -i sine=frequency=440:sample_rate=44100 -t 2 -c:a aac'));
     case 'truncated':

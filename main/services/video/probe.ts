@@ -86,7 +86,11 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
   }
   const durationSec = streamDuration(video) ?? positive(format?.duration);
   if (durationSec === undefined) {
-    throw new AppError('ZERO_DURATION', `The video in ${file} has no duration`, `codec ${codec}`);
+    throw new AppError(
+      'ZERO_DURATION',
+      `The video in ${file} has no duration (a still image or a raw stream without timestamps?)`,
+      `codec ${codec}`,
+    );
   }
   const nominalFps = rate(video.r_frame_rate) ?? rate(video.avg_frame_rate);
   if (nominalFps === undefined) throw new AppError('CORRUPT_MEDIA', `The video in ${file} has no frame rate`);
