@@ -114,10 +114,12 @@ std::vector<float> LanguageModel::forward(std::vector<float>& x, std::span<const
       if (attention != nullptr) {
         attention->run(call);
       } else {
-        causal_attention(call.q, call.q_stride, n, start, call.k, call.v, kv_dim, hd, scale, call.out, q_dim);
+        continued_causal_attention(call.q, call.q_stride, n, start, call.k, call.v, kv_dim, hd, scale, call.out, q_dim);
       }
     };
-    if (pool_) {
+    if (attention == nullptr && start == 0) {
+      causal_attention(q.data(), q_dim, kc, vc, kv_dim, attn.data(), q_dim, {n, H, KV, hd, scale, pool_ ? pool_->size() : 1});
+    } else if (pool_) {
       pool_->parallel_for(H, head);
     } else {
       for (std::int64_t h = 0; h < H; ++h) head(h);

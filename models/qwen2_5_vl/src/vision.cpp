@@ -109,15 +109,8 @@ void VisionTower::encode(const float* pixels, const GridTHW& grid, float* out, V
       ops::apply_rotary(rows + D, per_t, c_.heads, hd, 3 * D, cos.data(), sin.data());  // k
     }
     const auto& cu = c_.is_full_attention(static_cast<std::int64_t>(b)) ? cu_full : cu_win;
-    auto head = [&](std::int64_t h) {
-      segment_attention(qkv.data() + h * hd, qkv.data() + D + h * hd, qkv.data() + 2 * D + h * hd, 3 * D, cu.data(),
-                        static_cast<std::int64_t>(cu.size()) - 1, hd, scale, attn.data() + h * hd, D);
-    };
-    if (pool_) {
-      pool_->parallel_for(c_.heads, head);
-    } else {
-      for (std::int64_t h = 0; h < c_.heads; ++h) head(h);
-    }
+    segment_attention(qkv.data(), 3 * D, qkv.data() + D, qkv.data() + 2 * D, 3 * D, attn.data(), D, cu,
+                      {R, c_.heads, c_.heads, hd, scale, pool_ ? pool_->size() : 1});
     ops::linear(attn.data(), D, R, bw.proj.w, bw.proj.bias(), x.data(), D, true, pool_);
 
     ops::rms_norm(x.data(), R, D, bw.norm2.data(), c_.norm_eps, y.data());

@@ -19,7 +19,9 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::ConfigInvalid: return "ConfigInvalid";
     case ErrorCode::UnsupportedModel: return "UnsupportedModel";
     case ErrorCode::InvalidInput: return "InvalidInput";
+    case ErrorCode::NonFinite: return "NonFinite";
     case ErrorCode::Cancelled: return "Cancelled";
+    case ErrorCode::Internal: return "Internal";
   }
   return "Unknown";
 }

@@ -24,7 +24,9 @@ enum class ErrorCode {
   ConfigInvalid,      // config.json has a value the runtime cannot use
   UnsupportedModel,   // config.json names another model family
   InvalidInput,       // caller input (ids, frames, positions) is inconsistent
+  NonFinite,          // the forward produced NaN or Inf (e.g. fp16 overflow in the weights' range)
   Cancelled,          // the caller's cancel flag was raised
+  Internal,           // a broken invariant of our own code
 };
 
 std::string_view error_code_name(ErrorCode code);
