@@ -83,7 +83,7 @@ QKV allocate(int64_t heads_q, int64_t heads_kv, int64_t n, int64_t dim) {
 // Random Fourier features approximating a Gaussian kernel of length `scale` in `dims` coordinates.
 struct Fourier {
   int64_t pairs = 0, dims = 0;
-  std::vector<double> omega, phase;  // pairs × dims, pairs
+  std::vector<double> omega;  // pairs × dims
   Fourier(int64_t pairs_, int64_t dims_, double scale, Rng& rng) : pairs(pairs_), dims(dims_) {
     for (int64_t i = 0; i < pairs * dims; ++i) omega.push_back(rng.normal() / scale);
   }
@@ -111,19 +111,43 @@ ModalityLayout synthetic_video_layout(int64_t n, int64_t h, int64_t w, int64_t s
   return ModalityLayout::make(segments, n);
 }
 
-QKV synthetic_qkv(const SyntheticSpec& spec) {
+namespace {
+
+// A seed for one stream (what, which) of a generator seeded with `seed`: every head draws from its own stream, so
+// the data do not depend on the order or the threads that generate them.
+uint64_t stream(uint64_t seed, uint64_t what, uint64_t which) {
+  Rng r(seed ^ (what * 0xD1B54A32D192ED03ull) ^ (which * 0x8CB92BA72F3D8DD7ull));
+  return r.next();
+}
+
+constexpr int64_t kSpatial = 16, kTemporal = 4, kPositional = 8;
+constexpr int64_t kStructured = 3 + 2 * (kSpatial + kTemporal + kPositional);  // feature dims before the noise
+
+// The feature space of one kv head: its basis and its Fourier features.
+struct KvSpace {
+  std::vector<double> basis;
+  Fourier spatial, temporal, positional;
+  KvSpace(int64_t dim, Rng rng)
+      : basis(orthonormal_basis(dim, rng)),
+        spatial(kSpatial, 2, 1.0, rng),
+        temporal(kTemporal, 1, 2.0, rng),
+        positional(kPositional, 1, 8.0, rng) {}
+};
+
+}  // namespace
+
+void synthetic_qkv_into(const SyntheticSpec& spec, float* q, float* k, float* v, const RunControl& control) {
   const ModalityLayout& layout = spec.layout;
   const int64_t n = layout.n(), dim = spec.dim;
   require(n > 0, "synthetic: the layout is empty");
-  require(spec.heads_kv > 0 && spec.heads_q > 0 && spec.heads_q % spec.heads_kv == 0,
-          "synthetic: heads_q must be a positive multiple of heads_kv");
+  require(spec.heads_kv > 0 && spec.heads_q > 0 && spec.heads_q % spec.heads_kv == 0 && spec.heads_q <= 4096,
+          "synthetic: heads_q must be a positive multiple of heads_kv (at most 4096)");
   require(dim >= 64 && dim <= kMaxHeadDim, "synthetic: head dim must be in [64, " + std::to_string(kMaxHeadDim) + "]");
   require(spec.sink_tokens >= 0, "synthetic: sink_tokens must be >= 0");
-  Rng rng(spec.seed);
-  QKV out = allocate(spec.heads_q, spec.heads_kv, n, dim);
-  fill_normal(out.v, rng);
+  require(q != nullptr && k != nullptr && v != nullptr, "synthetic: null output");
 
   // Token roles: coordinates of video tokens, salient tokens, needles, question rows.
+  Rng roles(stream(spec.seed, 0, 0));
   std::vector<double> coord(static_cast<size_t>(n * 3), 0.0);  // y, x, t of video tokens
   std::vector<uint8_t> video(static_cast<size_t>(n), 0), salient(static_cast<size_t>(n), 0),
       needle(static_cast<size_t>(n), 0), question(static_cast<size_t>(n), 0);
@@ -135,60 +159,66 @@ QKV synthetic_qkv(const SyntheticSpec& spec) {
       coord[t * 3 + 1] = static_cast<double>(i % run.w);
       coord[t * 3 + 2] = static_cast<double>(i / run.period());
     }
-    for (int i = 0; i < 4; ++i) needle[static_cast<size_t>(run.start + rng.below(run.length()))] = 1;
+    for (int i = 0; i < 4; ++i) needle[static_cast<size_t>(run.start + roles.below(run.length()))] = 1;
   }
-  for (int64_t i = 0; i < std::max<int64_t>(1, n / 500); ++i) salient[static_cast<size_t>(rng.below(n))] = 1;
+  for (int64_t i = 0; i < std::max<int64_t>(1, n / 500); ++i) salient[static_cast<size_t>(roles.below(n))] = 1;
   const auto& segs = layout.segments();
   if (segs.back().modality == Modality::text) {
     std::fill(question.begin() + layout.starts()[segs.size() - 1], question.end(), 1);
   }
 
-  constexpr int64_t kSpatial = 16, kTemporal = 4, kPositional = 8;
   const double gain = std::pow(static_cast<double>(dim), 0.25);
-  const int64_t structured = 3 + 2 * (kSpatial + kTemporal + kPositional);
-  std::vector<double> fq, fk;
-  // The dims no feature uses carry Gaussian noise: logits get a random part of standard deviation ~1.
-  auto with_noise = [&](std::vector<double>& f) {
-    for (int64_t d = structured; d < dim; ++d) f.push_back(0.5 * rng.normal());
+  const int64_t group = spec.heads_q / spec.heads_kv;
+  // Head types: spatio-temporal (grid), local band, verticals, mixed; amplitudes of sink, salient, needle,
+  // spatial, temporal, positional.
+  static constexpr double kTypes[4][6] = {
+      {7.0, 2.0, 3.0, 8.0, 2.0, 2.0},
+      {7.0, 1.0, 2.0, 2.0, 1.0, 7.0},
+      {8.0, 6.0, 5.0, 1.0, 0.5, 2.0},
+      {7.0, 3.0, 4.0, 4.0, 1.5, 4.0},
   };
-  for (int64_t g = 0; g < spec.heads_kv; ++g) {
-    const std::vector<double> basis = orthonormal_basis(dim, rng);
-    const Fourier spatial(kSpatial, 2, 1.0, rng), temporal(kTemporal, 1, 2.0, rng), positional(kPositional, 1, 8.0, rng);
-    // Keys: the features' values; queries: the same features weighted per head type.
+  // Units: kv heads' keys, kv heads' values, query heads.
+  parallel_for(2 * spec.heads_kv + spec.heads_q, control, [&](int64_t unit) {
+    if (unit >= spec.heads_kv && unit < 2 * spec.heads_kv) {
+      const int64_t g = unit - spec.heads_kv;
+      Rng rng(stream(spec.seed, 3, static_cast<uint64_t>(g)));
+      for (int64_t i = 0; i < n * dim; ++i) v[g * n * dim + i] = static_cast<float>(rng.normal());
+      return;
+    }
+    const bool keys = unit < spec.heads_kv;
+    const int64_t h = keys ? unit : unit - 2 * spec.heads_kv;
+    const int64_t g = keys ? h : h / group;
+    const KvSpace space(dim, Rng(stream(spec.seed, 1, static_cast<uint64_t>(g))));
+    Rng rng(stream(spec.seed, keys ? 2 : 4, static_cast<uint64_t>(h)));
+    // Keys carry the features' values; queries the same features weighted by the head's amplitudes.
+    double a[6] = {1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+    if (!keys) {
+      for (int i = 0; i < 6; ++i) a[i] = kTypes[h % 4][i] * (0.8 + 0.4 * rng.uniform());
+    }
+    std::vector<double> f;
     for (int64_t t = 0; t < n; ++t) {
       const auto ts = static_cast<size_t>(t);
       const double pos = static_cast<double>(t);
-      fk = {t < spec.sink_tokens ? 1.0 : 0.0, salient[ts] ? 1.0 : 0.0, needle[ts] ? 1.0 : 0.0};
-      spatial.append(&coord[ts * 3], video[ts] ? 1.0 : 0.0, fk);
-      temporal.append(&coord[ts * 3 + 2], video[ts] ? 1.0 : 0.0, fk);
-      positional.append(&pos, 1.0, fk);
-      with_noise(fk);
-      embed(basis, fk, dim, gain, out.k.data() + (g * n + t) * dim);
-    }
-    const int64_t group = spec.heads_q / spec.heads_kv;
-    for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-      // Head types: spatio-temporal (grid), local band, verticals, mixed; amplitudes of sink, salient, needle,
-      // spatial, temporal, positional.
-      static constexpr double kTypes[4][6] = {
-          {7.0, 2.0, 3.0, 8.0, 2.0, 2.0},
-          {7.0, 1.0, 2.0, 2.0, 1.0, 7.0},
-          {8.0, 6.0, 5.0, 1.0, 0.5, 2.0},
-          {7.0, 3.0, 4.0, 4.0, 1.5, 4.0},
-      };
-      double a[6];
-      for (int i = 0; i < 6; ++i) a[i] = kTypes[h % 4][i] * (0.8 + 0.4 * rng.uniform());
-      for (int64_t t = 0; t < n; ++t) {
-        const auto ts = static_cast<size_t>(t);
-        const double pos = static_cast<double>(t);
-        fq = {a[0], a[1], question[ts] ? a[2] : 0.0};
-        spatial.append(&coord[ts * 3], video[ts] ? a[3] / kSpatial : 0.0, fq);
-        temporal.append(&coord[ts * 3 + 2], video[ts] ? a[4] / kTemporal : 0.0, fq);
-        positional.append(&pos, a[5] / kPositional, fq);
-        with_noise(fq);
-        embed(basis, fq, dim, gain, out.q.data() + (h * n + t) * dim);
+      if (keys) {
+        f = {t < spec.sink_tokens ? 1.0 : 0.0, salient[ts] ? 1.0 : 0.0, needle[ts] ? 1.0 : 0.0};
+      } else {
+        f = {a[0], a[1], question[ts] ? a[2] : 0.0};
       }
+      space.spatial.append(&coord[ts * 3], video[ts] ? (keys ? 1.0 : a[3] / kSpatial) : 0.0, f);
+      space.temporal.append(&coord[ts * 3 + 2], video[ts] ? (keys ? 1.0 : a[4] / kTemporal) : 0.0, f);
+      space.positional.append(&pos, keys ? 1.0 : a[5] / kPositional, f);
+      // The dims no feature uses carry Gaussian noise: logits get a random part of standard deviation ~1.
+      for (int64_t d = kStructured; d < dim; ++d) f.push_back(0.5 * rng.normal());
+      embed(space.basis, f, dim, gain, (keys ? k : q) + (h * n + t) * dim);
     }
-  }
+  });
+}
+
+QKV synthetic_qkv(const SyntheticSpec& spec, const RunControl& control) {
+  require(spec.heads_q > 0 && spec.heads_kv > 0 && spec.heads_q <= 4096 && spec.dim > 0 && spec.dim <= kMaxHeadDim,
+          "synthetic: bad head counts or head dim");
+  QKV out = allocate(spec.heads_q, spec.heads_kv, spec.layout.n(), spec.dim);
+  synthetic_qkv_into(spec, out.q.data(), out.k.data(), out.v.data(), control);
   return out;
 }
 

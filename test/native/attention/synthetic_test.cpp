@@ -14,6 +14,10 @@ TEST(synthetic_is_deterministic_and_finite) {
   const SyntheticSpec spec{lay, 8, 2, 80, 99, 4};
   const QKV a = synthetic_qkv(spec), b = synthetic_qkv(spec);
   CHECK(a.q == b.q && a.k == b.k && a.v == b.v) << "same seed, different data";
+  RunControl one;
+  one.threads = 1;
+  const QKV serial = synthetic_qkv(spec, one);
+  CHECK(serial.q == a.q && serial.k == a.k && serial.v == a.v) << "the data depend on the thread count";
   SyntheticSpec other = spec;
   other.seed = 100;
   CHECK(synthetic_qkv(other).q != a.q);

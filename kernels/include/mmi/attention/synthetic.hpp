@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mmi/attention/control.hpp"
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/tensor.hpp"
 
@@ -34,7 +35,10 @@ struct SyntheticSpec {
   uint64_t seed = 1;
   int64_t sink_tokens = 4;
 };
-QKV synthetic_qkv(const SyntheticSpec& spec);
+// Deterministic per seed whatever the thread count (every head draws from its own stream).
+QKV synthetic_qkv(const SyntheticSpec& spec, const RunControl& control = {});
+// The same into caller buffers: q [Hq, N, D], k and v [Hkv, N, D].
+void synthetic_qkv_into(const SyntheticSpec& spec, float* q, float* k, float* v, const RunControl& control = {});
 
 // A benchmark-style layout of n tokens: a system text run, one video run of t×h×w (h*w tokens per patch, as many
 // patches as fit) and a question text run with what remains. Needs n >= 2.
