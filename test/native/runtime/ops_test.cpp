@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "check.hpp"
+#include "runtime_checks.hpp"
 #include "mmi/ops/activation.hpp"
 #include "mmi/ops/embedding.hpp"
 #include "mmi/ops/half.hpp"
@@ -63,7 +63,7 @@ Weights make_weights(ElemType type, std::int64_t rows, std::int64_t cols, std::m
 
 }  // namespace
 
-TEST("half conversions hit known values") {
+TEST(half_conversions_hit_known_values) {
   CHECK(bf16_to_f32(0x3F80) == 1.0f);
   CHECK(bf16_to_f32(0xC000) == -2.0f);
   CHECK(f32_to_bf16(1.0f) == 0x3F80);
@@ -78,7 +78,7 @@ TEST("half conversions hit known values") {
   CHECK(std::isnan(f16_to_f32(0x7E00)));
 }
 
-TEST("linear matches a float64 GEMM for every storage type, shape, stride and thread count") {
+TEST(linear_matches_float64_gemm_for_all_types_shapes_strides_threads) {
   std::mt19937 rng(7);
   ThreadPool pool(3);
   struct Shape {
@@ -113,14 +113,14 @@ TEST("linear matches a float64 GEMM for every storage type, shape, stride and th
               CHECK(c[static_cast<std::size_t>(i * ldc + j)] == c0[static_cast<std::size_t>(i * ldc + j)]);
             }
           }
-          CHECK_MSG(worst < 1e-5, std::to_string(worst));
+          CHECK(worst < 1e-5) << std::to_string(worst);
         }
       }
     }
   }
 }
 
-TEST("rms_norm, silu_mul, gelu_erf, softmax, embedding match their definitions") {
+TEST(elementwise_ops_match_their_definitions) {
   std::mt19937 rng(3);
   const std::int64_t rows = 5, dim = 37;
   auto x = randn(static_cast<std::size_t>(rows * dim), rng, 3.0f);
@@ -170,7 +170,7 @@ TEST("rms_norm, silu_mul, gelu_erf, softmax, embedding match their definitions")
     for (int j = 0; j < 6; ++j) CHECK(emb[static_cast<std::size_t>(i * 6 + j)] == table.values[static_cast<std::size_t>(ids[i] * 6 + j)]);
 }
 
-TEST("M-RoPE and 2D rotary tables follow their section layouts") {
+TEST(m_rope_and_2d_rotary_tables_follow_their_section_layouts) {
   const std::int64_t hd = 16, n = 4;
   const std::array<std::int64_t, 3> sections{2, 3, 3};
   const std::int64_t pos[3 * n] = {0, 5, 9, 1000, 0, 1, 2, 3, 7, 6, 5, 4};  // rows t, h, w
@@ -203,7 +203,7 @@ TEST("M-RoPE and 2D rotary tables follow their section layouts") {
   }
 }
 
-TEST("apply_rotary rotates each head by rotate_half") {
+TEST(apply_rotary_rotates_each_head_by_rotate_half) {
   std::mt19937 rng(11);
   const std::int64_t n = 3, heads = 2, hd = 8, stride = heads * hd + 4;
   auto x = randn(static_cast<std::size_t>(n * stride), rng);
@@ -223,7 +223,7 @@ TEST("apply_rotary rotates each head by rotate_half") {
   }
 }
 
-TEST("thread pool runs every index once, propagates errors and runs nested calls inline") {
+TEST(thread_pool_runs_each_index_once_and_propagates_errors) {
   ThreadPool pool(4);
   for (int round = 0; round < 50; ++round) {
     std::vector<std::atomic<int>> hits(1000);
@@ -244,4 +244,3 @@ TEST("thread pool runs every index once, propagates errors and runs nested calls
   CHECK(total.load() == 80);
 }
 
-TEST_MAIN()

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "check.hpp"
+#include "runtime_checks.hpp"
 #include "fixture_paths.hpp"
 #include "mmi/ops/half.hpp"
 #include "safetensors_writer.hpp"
@@ -87,7 +87,7 @@ void expect_close(const std::string& fixture, const std::string& stage, const st
                   const std::vector<float>& ref, double tolerance = kTolerance) {
   const double e = rel_error(ours, ref);
   std::printf("  %s %-22s max rel error %.3g\n", fixture.c_str(), stage.c_str(), e);
-  CHECK_MSG(e <= tolerance, fixture + " " + stage + ": " + std::to_string(e));
+  CHECK(e <= tolerance) << fixture + " " + stage + ": " + std::to_string(e);
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -173,7 +173,7 @@ void check_fixture(const std::string& name) {
   });
   const double decode_ms = ms_since(t0);
   std::vector<std::int64_t> got(result.tokens.begin(), result.tokens.end());
-  CHECK_MSG(got == want_tokens, name + ": greedy tokens differ");
+  CHECK(got == want_tokens) << name + ": greedy tokens differ";
   CHECK(result.stop == DecodeResult::Stop::MaxTokens);
   expect_close(name, "greedy.logits", step_logits, want_logits);
   CHECK(step_logits.size() == want_tokens.size() * vocab);
@@ -188,11 +188,13 @@ void check_fixture(const std::string& name) {
 
 }  // namespace
 
-TEST("tiny-a (single file, GQA 2:1, 56 px windows, full blocks 1 and 3) matches transformers") { check_fixture("tiny-a"); }
+// Single file, GQA 2:1, 56 px windows, full-attention blocks 1 and 3.
+TEST(tiny_a_matches_transformers) { check_fixture("tiny-a"); }
 
-TEST("tiny-b (sharded, GQA 3:1, tied embeddings, odd frame count) matches transformers") { check_fixture("tiny-b"); }
+// Sharded, GQA 3:1, tied embeddings, an odd frame count.
+TEST(tiny_b_matches_transformers) { check_fixture("tiny-b"); }
 
-TEST("chunk sizes change nothing but rounding") {
+TEST(chunk_sizes_change_nothing_but_rounding) {
   const Reference ref("tiny-a");
   const Prompt prompt = prompt_of(ref);
   const PixelValues pixels{ref.f32("pixel_values"), prompt.grid};
@@ -213,7 +215,7 @@ TEST("chunk sizes change nothing but rounding") {
   }
 }
 
-TEST("streaming frames one by one gives the features of the whole video") {
+TEST(streamed_frames_give_the_whole_video_features) {
   for (const std::string name : {"tiny-a", "tiny-b"}) {
     const Reference ref(name);
     const auto& info = ref.info("frames");
@@ -234,11 +236,11 @@ TEST("streaming frames one by one gives the features of the whole video") {
     CHECK(rel_error(streamed, whole) == 0.0);
     CHECK(static_cast<std::int64_t>(progress.size()) == want[0] && progress.back() == want[0]);
     GridTHW none;
-    CHECK_THROWS_CODE(encoder.finish(&none), ErrorCode::InvalidInput, "no frames");
+    CHECK_THROWS_ERROR(encoder.finish(&none), ErrorCode::InvalidInput, "no frames");
   }
 }
 
-TEST("follow-ups reuse the cache; rewind, cancel and bad input behave") {
+TEST(follow_ups_rewind_cancel_and_bad_input) {
   const Reference ref("tiny-a");
   const Prompt prompt = prompt_of(ref);
   auto model = Model::load(fixtures::dir("tiny-a") / "model", LoadOptions{1, 1, 512});
@@ -264,7 +266,7 @@ TEST("follow-ups reuse the cache; rewind, cancel and bad input behave") {
   // Rewind to the video prompt and ask again: the same logits as the first time.
   s.rewind(prompt_len);
   CHECK(s.length() == prompt_len && s.layout().back().kind == Segment::Kind::Text);
-  CHECK_THROWS_CODE(s.rewind(prompt_len - 50), ErrorCode::InvalidInput, "video");
+  CHECK_THROWS_ERROR(s.rewind(prompt_len - 50), ErrorCode::InvalidInput, "video");
   s.rewind(prompt.ids.size() - 1);
   const std::vector<std::int32_t> tail{prompt.ids.back()};
   const std::int64_t tail_pos[3] = {prompt.positions[prompt.ids.size() - 1], prompt.positions[2 * prompt.ids.size() - 1],
@@ -276,27 +278,27 @@ TEST("follow-ups reuse the cache; rewind, cancel and bad input behave") {
   std::atomic<bool> cancel{true};
   RunControl control;
   control.cancel = &cancel;
-  CHECK_THROWS_CODE(s.prefill({answer, {}, {}, {}, nullptr}, control), ErrorCode::Cancelled, "cancel");
+  CHECK_THROWS_ERROR(s.prefill({answer, {}, {}, {}, nullptr}, control), ErrorCode::Cancelled, "cancel");
   CHECK(s.length() == prompt_len);
-  CHECK_THROWS_CODE(model->encode_video({ref.f32("pixel_values"), prompt.grid}, control), ErrorCode::Cancelled, "cancel");
+  CHECK_THROWS_ERROR(model->encode_video({ref.f32("pixel_values"), prompt.grid}, control), ErrorCode::Cancelled, "cancel");
 
   // Inconsistent input is refused.
   Session fresh(*model);
-  CHECK_THROWS_CODE(fresh.decode({}, nullptr), ErrorCode::InvalidInput, "pre-fill");
-  CHECK_THROWS_CODE(fresh.prefill({prompt.ids, prompt.positions, {}, {prompt.grid}, nullptr}), ErrorCode::InvalidInput,
+  CHECK_THROWS_ERROR(fresh.decode({}, nullptr), ErrorCode::InvalidInput, "pre-fill");
+  CHECK_THROWS_ERROR(fresh.prefill({prompt.ids, prompt.positions, {}, {prompt.grid}, nullptr}), ErrorCode::InvalidInput,
                     "feature rows");
-  CHECK_THROWS_CODE(fresh.prefill({prompt.ids, {}, features, {prompt.grid}, nullptr}), ErrorCode::InvalidInput,
+  CHECK_THROWS_ERROR(fresh.prefill({prompt.ids, {}, features, {prompt.grid}, nullptr}), ErrorCode::InvalidInput,
                     "positions");
-  CHECK_THROWS_CODE(fresh.prefill({prompt.ids, prompt.positions, features, {}, nullptr}), ErrorCode::InvalidInput,
+  CHECK_THROWS_ERROR(fresh.prefill({prompt.ids, prompt.positions, features, {}, nullptr}), ErrorCode::InvalidInput,
                     "grids");
   const std::vector<std::int32_t> bad{static_cast<std::int32_t>(vocab)};
-  CHECK_THROWS_CODE(fresh.prefill({bad, {}, {}, {}, nullptr}), ErrorCode::InvalidInput, "vocabulary");
-  CHECK_THROWS_CODE(model->encode_video({std::vector<float>(10), prompt.grid}), ErrorCode::InvalidInput, "grid");
+  CHECK_THROWS_ERROR(fresh.prefill({bad, {}, {}, {}, nullptr}), ErrorCode::InvalidInput, "vocabulary");
+  CHECK_THROWS_ERROR(model->encode_video({std::vector<float>(10), prompt.grid}), ErrorCode::InvalidInput, "grid");
   const std::vector<std::uint8_t> frame(30 * 30 * 3);
-  CHECK_THROWS_CODE(patchify(frame.data(), 1, 30, 30, model->preprocessor()), ErrorCode::InvalidInput, "28");
+  CHECK_THROWS_ERROR(patchify(frame.data(), 1, 30, 30, model->preprocessor()), ErrorCode::InvalidInput, "28");
 }
 
-TEST("a pattern hook sees every head, and sampling is seeded and bounded") {
+TEST(pattern_hook_sees_every_head_and_sampling_is_seeded) {
   const Reference ref("tiny-b");
   const Prompt prompt = prompt_of(ref);
   auto model = Model::load(fixtures::dir("tiny-b") / "model", LoadOptions{2, 1, 512});
@@ -368,7 +370,7 @@ TEST("a pattern hook sees every head, and sampling is seeded and bounded") {
   CHECK(s.length() == before + 1);  // the stop token is in the cache
 }
 
-TEST("bf16 and fp16 weights load in place and stay close to the fp32 reference") {
+TEST(half_precision_weights_stay_close_to_the_fp32_reference) {
   const Reference ref("tiny-a");
   const Prompt prompt = prompt_of(ref);
   const auto ref_logits = ref.f32("logits");
@@ -400,4 +402,3 @@ TEST("bf16 and fp16 weights load in place and stay close to the fp32 reference")
   }
 }
 
-TEST_MAIN()
