@@ -164,6 +164,19 @@ describe('the app in a browser, served by the web host', () => {
     await expect.poll(() => alert.textContent()).toContain('NOT_ALLOWED');
   });
 
+  it('answers a file dropped on the page with how to open it here', async () => {
+    const dataTransfer = await page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['x'], 'dropped.mp4', { type: 'video/mp4' }));
+      return transfer;
+    });
+    await page.dispatchEvent('main', 'dragover', { dataTransfer });
+    await page.dispatchEvent('main', 'drop', { dataTransfer });
+    await page
+      .getByText('dropped.mp4 was not opened: in a browser, open videos from the allowed folders')
+      .waitFor();
+  });
+
   it('shows the ffmpeg and ffprobe the services resolved, with their versions', async () => {
     await page.getByRole('button', { name: 'About' }).click();
     const { ffmpeg, ffprobe } = await resolvedTools();

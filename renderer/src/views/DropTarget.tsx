@@ -3,16 +3,20 @@ import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 
-/** Electron only: a video dropped anywhere on the window is allowed by main, then opened. */
+/**
+ * Files dropped anywhere on the window. In Electron main allows the file, then it is opened. A browser never tells
+ * the page where a dropped file lives, so there the drop is only caught (instead of the tab leaving the app to show
+ * the file) and the user is pointed to the folder list.
+ */
 export function DropTarget(props: { children: ReactNode }) {
   const bridge = useBridge();
   const openVideo = useAppState((s) => s.openVideo);
   const [over, setOver] = useState(false);
   const [error, setError] = useState<AppErrorData | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const allow = bridge.allowDroppedFile;
 
   useEffect(() => {
-    if (!allow) return;
     const onDragOver = (event: DragEvent) => {
       event.preventDefault();
       setOver(true);
@@ -24,10 +28,17 @@ export function DropTarget(props: { children: ReactNode }) {
       const file = event.dataTransfer?.files[0];
       if (!file) return;
       setError(null);
+      setNotice(null);
+      if (!allow) {
+        setNotice(
+          `${file.name} was not opened: in a browser, open videos from the allowed folders or by path.`,
+        );
+        return;
+      }
       allow(file)
         .then((path) => {
           if (path) return openVideo(path);
-          setError({ code: 'BAD_REQUEST', message: `${file.name} is not a file on disk` });
+          setNotice(`${file.name} is not a file on disk.`);
         })
         .catch((err: unknown) => setError(toErrorData(err)));
     };
@@ -42,8 +53,16 @@ export function DropTarget(props: { children: ReactNode }) {
   }, [allow, openVideo]);
 
   return (
-    <div className={over ? 'drop-target over' : 'drop-target'}>
+    <div className={over && allow ? 'drop-target over' : 'drop-target'}>
       {error ? <ErrorMessage title="Could not open the dropped file" error={error} /> : null}
+      {notice ? (
+        <p className="notice" role="status">
+          {notice}{' '}
+          <button type="button" className="link" onClick={() => setNotice(null)}>
+            Dismiss
+          </button>
+        </p>
+      ) : null}
       {props.children}
     </div>
   );
