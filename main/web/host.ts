@@ -12,7 +12,13 @@ import type { HostBackend } from './backend.js';
 import { maxClientMessageBytes, parseClientMessage } from './client-message.js';
 import { sendWebResponse, toWebRequest } from './node-http.js';
 import { contentSecurityPolicy, createRendererFiles, securityHeaders } from './renderer-files.js';
-import { checkApiRequest, checkSite, loopbackHosts, type GuardConfig } from './request-guard.js';
+import {
+  checkApiRequest,
+  checkSite,
+  loopbackHosts,
+  type GuardConfig,
+  type RequestFacts,
+} from './request-guard.js';
 
 // The web host: the built renderer and the app's API served to a browser. Commands and events travel over one
 // WebSocket (/api/ws), binary data (media, thumbnails) over plain GETs under /api/. Every API request needs the
@@ -80,14 +86,21 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   server.on('request', (req, res) => {
-    const facts = readFacts(req);
-    const site = checkSite(facts, guard);
     const deny = (status: number, reason: string): void => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...securityHeaders });
-      res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${reason}\n`);
+      res.end(`${statusText[status] ?? 'Error'}: ${reason}\n`);
     };
-    if (!site.ok) return deny(site.status, site.reason);
-    const request = toWebRequest(req, res, `http://${facts.host ?? pageHost}`);
+    // A URL or Host that does not parse gets a 400, never an exception that would stop the host.
+    let facts: RequestFacts;
+    let request: Request;
+    try {
+      facts = readFacts(req);
+      const site = checkSite(facts, guard);
+      if (!site.ok) return deny(site.status, site.reason);
+      request = toWebRequest(req, res, `http://${facts.host ?? pageHost}`);
+    } catch {
+      return deny(400, 'malformed request');
+    }
     const url = new URL(request.url);
     let handler: Promise<Response>;
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
@@ -106,14 +119,20 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const facts = readFacts(req);
-    const verdict = checkApiRequest(facts, guard);
-    const pathname = new URL(req.url ?? '/', 'http://host').pathname;
-    if (!verdict.ok || pathname !== socketPath) {
-      const status = verdict.ok ? 404 : verdict.status;
-      socket.end(
-        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\n\r\n`,
-      );
+    let status: number;
+    try {
+      const facts = readFacts(req);
+      const verdict = checkApiRequest(facts, guard);
+      status = !verdict.ok
+        ? verdict.status
+        : new URL(req.url ?? '/', 'http://host').pathname !== socketPath
+          ? 404
+          : 101;
+    } catch {
+      status = 400;
+    }
+    if (status !== 101) {
+      socket.end(`HTTP/1.1 ${status} ${statusText[status] ?? 'Error'}\r\nConnection: close\r\n\r\n`);
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, backend));
@@ -132,11 +151,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   };
 }
 
-function readFacts(req: IncomingMessage): {
-  host: string | undefined;
-  origin: string | undefined;
-  token: string | null;
-} {
+const statusText: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+};
+
+function readFacts(req: IncomingMessage): RequestFacts {
   const url = new URL(req.url ?? '/', 'http://host');
   const headerToken = req.headers['x-mmi-token'];
   return {

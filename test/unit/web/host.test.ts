@@ -1,5 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,30 @@ describe('web host', () => {
       const api = `http://127.0.0.1:${url.port}/api/media/video?path=%2Fv.mp4`;
       expect((await fetch(api)).status).toBe(401);
       expect((await fetch(`${api}&token=${token}`)).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('answers unparsable requests with 400 and keeps serving', async () => {
+    const open = await startWebHost({ backend, rendererDir, token, bindAddress: '0.0.0.0' });
+    try {
+      const port = Number(new URL(open.url).port);
+      const raw = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = tcpConnect(port, '127.0.0.1', () => socket.end(text));
+          let answer = '';
+          socket.on('data', (chunk) => (answer += chunk.toString()));
+          socket.on('end', () => resolve(answer));
+          socket.on('error', reject);
+        });
+      // Bound to every address, any Host passes the guard, so a Host no URL can hold reaches the host's own code.
+      const answer = await raw(
+        `GET /api/media/video?token=${token} HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(answer).toContain('malformed request');
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
     } finally {
       await open.close();
     }
