@@ -189,4 +189,6 @@ function serveSocket(ws: WebSocket, backend: HostBackend): void {
     void backend.respond(verdict.request, caller).then(send);
   });
   ws.on('close', () => gone.abort());
+  // A protocol violation (an oversized or malformed frame) closes this socket; it must not stop the host.
+  ws.on('error', () => ws.terminate());
 }

@@ -180,6 +180,17 @@ describe('web host', () => {
     expect(dispatched).toEqual([]);
   });
 
+  it('closes a socket that sends an oversized message, and keeps serving others', async () => {
+    const ws = await connect(`?token=${token}`);
+    const code = closed(ws);
+    ws.send('x'.repeat(2 << 20));
+    expect(await code).toBe(1009);
+    const other = await connect(`?token=${token}`);
+    other.send(JSON.stringify({ kind: 'request', id: 9, method: 'app.diagnostics', params: {} }));
+    expect(await nextMessage(other)).toMatchObject({ id: 9, ok: true });
+    other.close();
+  });
+
   it("pushes a caller's events to that caller alone, and tells its jobs when it leaves", async () => {
     const [a, b] = [await connect(`?token=${token}`), await connect(`?token=${token}`)];
     callers.length = 0;
