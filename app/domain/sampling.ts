@@ -79,13 +79,22 @@ export function frameCount(totalFrames: number, videoFps: number, options: Sampl
 }
 
 /**
- * Indices of the sampled frames: evenly spread from the first frame to the last (torch.linspace over
- * [0, total-1]), each rounded to the nearest frame; an exact half goes to the later frame.
+ * Indices of the sampled frames, exactly as qwen-vl-utils picks them: torch.linspace(0, total - 1, count).round().
+ * torch computes the linspace in float32 (one fused multiply-add from the nearer end: start + step·i for the first
+ * half, end − step·(count − 1 − i) for the second) and rounds halves to even. Long videos hit values within a
+ * float32 rounding of .5, so the reference's frames are picked only when this arithmetic is reproduced.
  */
 export function frameIndices(totalFrames: number, count: number): number[] {
   if (count <= 1 || totalFrames <= 1) return Array.from({ length: count }, () => 0);
-  const step = (totalFrames - 1) / (count - 1);
-  return Array.from({ length: count }, (_, k) => Math.min(totalFrames - 1, Math.floor(k * step + 0.5)));
+  const f32 = Math.fround;
+  const end = f32(totalFrames - 1);
+  const step = f32(end / (count - 1));
+  const half = Math.floor(count / 2);
+  // step·i and end − step·j are exact in float64 here (at most 48 significant bits), so one fround is the single
+  // rounding of torch's fused multiply-add.
+  return Array.from({ length: count }, (_, i) =>
+    roundHalfEven(i < half ? f32(step * i) : f32(end - step * (count - 1 - i))),
+  );
 }
 
 /** The frames a video has, from its metadata: the container's count when known, else duration × rate. */

@@ -125,7 +125,7 @@ describe('frameIndices', () => {
     expect(frameIndices(100, 8)).toEqual([0, 14, 28, 42, 57, 71, 85, 99]);
     expect(frameIndices(10, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
-  it('sends an exact half to the later frame', () => {
+  it('rounds an exact half to the even frame', () => {
     // step 49.5: index 1 sits exactly between frames 49 and 50.
     expect(frameIndices(100, 3)).toEqual([0, 50, 99]);
   });
