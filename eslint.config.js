@@ -4,14 +4,26 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
-const nodeBuiltins = { group: ['node:*'], message: 'Only main/, native/ loaders and tests may use Node built-ins.' };
+const nodeBuiltins = {
+  group: ['node:*'],
+  message: 'Only main/, native/ loaders and tests may use Node built-ins.',
+};
 const electronOnlyInMainElectron = {
   name: 'electron',
   message: "Only main/electron/ may import 'electron' (it downloads the binary in plain Node).",
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'build-*/**', 'node_modules/**', 'test-results/**', 'models/**/fixtures/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'build/**',
+      'build-*/**',
+      'node_modules/**',
+      'test-results/**',
+      'models/**/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -31,7 +43,10 @@ export default tseslint.config(
           paths: [electronOnlyInMainElectron],
           patterns: [
             nodeBuiltins,
-            { group: ['**/main/**', '**/renderer/**', '**/native/**'], message: 'app/ is the shared contract: it imports nothing runtime-specific.' },
+            {
+              group: ['**/main/**', '**/renderer/**', '**/native/**'],
+              message: 'app/ is the shared contract: it imports nothing runtime-specific.',
+            },
           ],
         },
       ],
@@ -49,7 +64,10 @@ export default tseslint.config(
           paths: [electronOnlyInMainElectron],
           patterns: [
             nodeBuiltins,
-            { group: ['**/main/**', '**/native/**'], message: 'The renderer talks to main only through the app/ contract.' },
+            {
+              group: ['**/main/**', '**/native/**'],
+              message: 'The renderer talks to main only through the app/ contract.',
+            },
           ],
         },
       ],
