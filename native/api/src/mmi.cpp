@@ -190,6 +190,7 @@ void mmi_cancel_destroy(mmi_cancel* cancel) { delete cancel; }
 
 mmi_status mmi_layout_check(const mmi_segment* segments, int64_t count, int64_t tokens) {
   return guarded([&] {
+    at::require(count != 0, "layout has no segments");
     not_null(segments, "segments");
     layout_of(segments, count, tokens);
   });

@@ -1,0 +1,198 @@
+// Loads the native addon (build/addon/Release/mmi.node, built by `npm install`) and describes its raw surface.
+// Application code uses the typed API in attention.ts, which wraps these calls with AbortSignal and typed errors.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The C API version this TypeScript layer was written for (MMI_API_VERSION in native/include/mmi.h). */
+export const API_VERSION = 1;
+
+export type DType = 'f32' | 'f16' | 'bf16';
+
+/** q [heads, tokens, dim] (or k/v): fp32 as Float32Array, fp16/bf16 as their raw bits in a Uint16Array. */
+export type Tensor =
+  | { dtype: 'f32'; data: Float32Array; heads: number; tokens: number; dim: number }
+  | { dtype: 'f16' | 'bf16'; data: Uint16Array; heads: number; tokens: number; dim: number };
+
+export type Segment = { kind: 'text'; tokens: number } | { kind: 'video'; t: number; h: number; w: number };
+
+export type PatternKind =
+  'dense' | 'a_shape' | 'vertical_slash' | 'block_sparse' | 'grid' | 'q_boundary' | 'two_d_boundary';
+
+export interface VsBudget {
+  vertical: number;
+  slash: number;
+}
+
+/** A head's pattern; budgets left out take their defaults (kernels/README.md). */
+export interface Pattern {
+  kind: PatternKind;
+  sinkTokens?: number;
+  localTokens?: number;
+  verticalSlash?: VsBudget;
+  topKBlocks?: number;
+  gridLines?: number;
+  textRows?: VsBudget;
+  videoRows?: VsBudget;
+  textToText?: VsBudget;
+  textToVideo?: VsBudget;
+  videoToText?: VsBudget;
+  videoToVideo?: VsBudget;
+}
+
+/** One head's sparse index (kernels/include/mmi/sparse_index.hpp), copied out of the engine. */
+export interface IndexHead {
+  tokens: number;
+  blockOffsets: BigInt64Array;
+  blockIds: Int32Array;
+  columnOffsets: BigInt64Array;
+  columnIds: Int32Array;
+  rowPerm: Int32Array | null;
+  colPerm: Int32Array | null;
+}
+
+export interface GridChoice {
+  start: number;
+  length: number;
+  stride: number;
+  prior: number;
+  score: number;
+  phases: number[];
+}
+
+export interface Density {
+  computed: number;
+  total: number;
+  value: number;
+}
+
+export interface NativeJob<T> {
+  promise: Promise<T>;
+  cancel(): void;
+}
+
+export type ProgressCallback = (done: number, total: number) => void;
+
+export interface NativeIndex {
+  readonly heads: number;
+  readonly tokens: number;
+  head(head: number): IndexHead;
+  grid(head: number): GridChoice[];
+  density(head: number, onProgress?: ProgressCallback): NativeJob<Density>;
+  dispose(): void;
+}
+
+export interface NativeHeatmap {
+  head: number;
+  grid: number;
+  mass: Float32Array;
+  massPermuted: Float32Array;
+  mask: Float32Array;
+  maskPermuted: Float32Array;
+  rowSamples: Int32Array;
+  rowSamplesPermuted: Int32Array;
+  rows: BigInt64Array;
+  recall: number;
+  coverage: number;
+}
+
+export interface NativeRunOptions {
+  threads?: number;
+}
+
+export interface NativeAddon {
+  apiVersion: number;
+  attentionDense(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    options?: NativeRunOptions & { causal?: boolean; segments?: number[]; scale?: number },
+    out?: Float32Array | null,
+    onProgress?: ProgressCallback,
+  ): NativeJob<Float32Array>;
+  estimateIndex(
+    q: Tensor,
+    k: Tensor,
+    layout: Segment[] | null,
+    patterns: Pattern | Pattern[],
+    options?: NativeRunOptions & { scale?: number },
+    onProgress?: ProgressCallback,
+  ): NativeJob<NativeIndex>;
+  attentionSparse(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    index: NativeIndex,
+    options?: NativeRunOptions & { causal?: boolean; scale?: number },
+    out?: Float32Array | null,
+    onProgress?: ProgressCallback,
+  ): NativeJob<Float32Array>;
+  heatmaps(
+    q: Tensor,
+    k: Tensor,
+    index: NativeIndex,
+    heads: number[],
+    options?: NativeRunOptions & { samples?: number; grid?: number; causal?: boolean; scale?: number },
+    onProgress?: ProgressCallback,
+  ): NativeJob<NativeHeatmap[]>;
+  synthetic(
+    spec: {
+      layout: Segment[];
+      headsQ: number;
+      headsKv: number;
+      dim: number;
+      seed: number;
+      sinkTokens?: number;
+    },
+    options?: NativeRunOptions,
+    onProgress?: ProgressCallback,
+  ): NativeJob<{ q: Float32Array; k: Float32Array; v: Float32Array; tokens: number }>;
+  syntheticLayout(tokens: number, h?: number, w?: number): Segment[];
+  createIndex(heads: IndexHead[]): NativeJob<NativeIndex>;
+  layoutCheck(layout: Segment[], tokens?: number): void;
+  patternDefaults(kind: PatternKind): Required<Pattern>;
+}
+
+/** Where the addon is: $MMI_ADDON_PATH, else build/addon/Release/mmi.node under the package root. */
+export function addonPath(): string {
+  const fromEnv = process.env.MMI_ADDON_PATH;
+  if (fromEnv) return fromEnv;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'mmi-studio'
+    ) {
+      return path.join(dir, 'build', 'addon', 'Release', 'mmi.node');
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir)
+      throw new Error('mmi-studio package root not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once; throws an Error with code MMI_ADDON_UNAVAILABLE saying why it cannot. */
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  let file = '';
+  try {
+    file = addonPath();
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    if (addon.apiVersion !== API_VERSION) {
+      throw new Error(`addon API version ${addon.apiVersion}, expected ${API_VERSION}: rebuild it`);
+    }
+    cached = addon;
+    return addon;
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw Object.assign(
+      new Error(`cannot load the native addon ${file || ''} (run \`npm run build:native\`): ${detail}`),
+      { code: 'MMI_ADDON_UNAVAILABLE', cause },
+    );
+  }
+}

@@ -1,0 +1,276 @@
+// The attention core from TypeScript: dense and sparse attention, pattern estimation, heatmaps, synthetic inputs.
+// Every long call runs on a native thread of its own (the event loop never waits), takes an AbortSignal and a
+// progress callback, and rejects with an MmiError whose `code` names the failure. Inputs are read in place from
+// the caller's typed arrays: do not modify or transfer them until the promise settles.
+import {
+  loadAddon,
+  type Density,
+  type GridChoice,
+  type IndexHead,
+  type NativeIndex,
+  type NativeJob,
+  type Pattern,
+  type PatternKind,
+  type ProgressCallback,
+  type Segment,
+  type Tensor,
+} from './addon.js';
+
+export type {
+  Density,
+  GridChoice,
+  IndexHead,
+  Pattern,
+  PatternKind,
+  Segment,
+  Tensor,
+  VsBudget,
+} from './addon.js';
+
+export type MmiErrorCode =
+  | 'MMI_INVALID_ARGUMENT'
+  | 'MMI_NON_FINITE'
+  | 'MMI_CANCELLED'
+  | 'MMI_OUT_OF_MEMORY'
+  | 'MMI_INTERNAL'
+  | 'MMI_ADDON_UNAVAILABLE';
+
+const CODES: ReadonlySet<string> = new Set<MmiErrorCode>([
+  'MMI_INVALID_ARGUMENT',
+  'MMI_NON_FINITE',
+  'MMI_CANCELLED',
+  'MMI_OUT_OF_MEMORY',
+  'MMI_INTERNAL',
+  'MMI_ADDON_UNAVAILABLE',
+]);
+
+export class MmiError extends Error {
+  override readonly name = 'MmiError';
+  constructor(
+    readonly code: MmiErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Engine errors become MmiError; anything else (an onProgress callback that threw) passes through unchanged. */
+function toMmiError(e: unknown): unknown {
+  if (e instanceof MmiError || !(e instanceof Error)) return e;
+  const code: unknown = Reflect.get(e, 'code');
+  return typeof code === 'string' && CODES.has(code)
+    ? new MmiError(code as MmiErrorCode, e.message, { cause: e })
+    : e;
+}
+
+export interface RunOptions {
+  /** Aborting cancels the work between units (a head's query block, a head); the promise rejects MMI_CANCELLED. */
+  signal?: AbortSignal;
+  /** Work units done of total; at most every 100 ms, and always the last. */
+  onProgress?: ProgressCallback;
+  /** Worker threads; 0 or absent: one per core. */
+  threads?: number;
+}
+
+async function run<T>(signal: AbortSignal | undefined, start: () => NativeJob<T>): Promise<T> {
+  if (signal?.aborted)
+    throw new MmiError('MMI_CANCELLED', 'cancelled before it started', { cause: signal.reason });
+  let job: NativeJob<T>;
+  try {
+    job = start();
+  } catch (e) {
+    throw toMmiError(e);
+  }
+  const cancel = () => job.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await job.promise;
+  } catch (e) {
+    throw toMmiError(e);
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+function call<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    throw toMmiError(e);
+  }
+}
+
+/** Per query head, a sparse index estimated for one input (or built from exported heads). */
+export class SparseIndex {
+  /** @internal */
+  constructor(readonly native: NativeIndex) {}
+  get heads(): number {
+    return call(() => this.native.heads);
+  }
+  get tokens(): number {
+    return call(() => this.native.tokens);
+  }
+  /** A copy of head `head`'s block and column lists and permutations. */
+  head(head: number): IndexHead {
+    return call(() => this.native.head(head));
+  }
+  /** The grid pattern's stride and line phases per video run (empty for other patterns). */
+  grid(head: number): GridChoice[] {
+    return call(() => this.native.grid(head));
+  }
+  /** Computed (row, key) pairs over causal pairs for head `head`. */
+  density(head: number, options: RunOptions = {}): Promise<Density> {
+    return run(options.signal, () => this.native.density(head, options.onProgress));
+  }
+  /** Frees the native memory now (running jobs keep their own reference); later calls throw. */
+  dispose(): void {
+    this.native.dispose();
+  }
+}
+
+export interface DenseOptions extends RunOptions {
+  /** Default true: key k attends only rows r >= k. */
+  causal?: boolean;
+  /** cu_seqlens: [0, s1, ..., N]; attention stays within each segment (the vision tower's windows). */
+  segments?: number[];
+  /** Softmax scale; default 1/sqrt(dim). */
+  scale?: number;
+  /** Output [Hq, N, D] written in place; a new Float32Array when absent. */
+  out?: Float32Array;
+}
+
+export function attentionDense(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: DenseOptions = {},
+): Promise<Float32Array> {
+  const { signal, onProgress, out, ...rest } = options;
+  return run(signal, () => loadAddon().attentionDense(q, k, v, rest, out ?? null, onProgress));
+}
+
+export interface EstimateOptions extends RunOptions {
+  /** The prompt's modality layout; absent: all text. */
+  layout?: Segment[];
+  /** One pattern for every head, or one per query head. */
+  pattern: Pattern | Pattern[];
+  scale?: number;
+}
+
+export async function estimateIndex(q: Tensor, k: Tensor, options: EstimateOptions): Promise<SparseIndex> {
+  const { signal, onProgress, layout, pattern, ...rest } = options;
+  const native = await run(signal, () =>
+    loadAddon().estimateIndex(q, k, layout ?? null, pattern, rest, onProgress),
+  );
+  return new SparseIndex(native);
+}
+
+export interface SparseOptions extends RunOptions {
+  causal?: boolean;
+  scale?: number;
+  out?: Float32Array;
+}
+
+export function attentionSparse(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  index: SparseIndex,
+  options: SparseOptions = {},
+): Promise<Float32Array> {
+  const { signal, onProgress, out, ...rest } = options;
+  return run(signal, () => loadAddon().attentionSparse(q, k, v, index.native, rest, out ?? null, onProgress));
+}
+
+export interface HeatmapOptions extends RunOptions {
+  /** Query rows sampled evenly, first and last included (default 256). */
+  samples?: number;
+  /** G: the grid is G×G (default 256, at most 4096). */
+  grid?: number;
+  causal?: boolean;
+  scale?: number;
+}
+
+export interface Heatmap {
+  head: number;
+  grid: number;
+  /** G×G row-major (row bin × key bin): mean softmax mass of the sampled rows in each cell, original order. */
+  mass: Float32Array;
+  /** The same in the index's kernel (permuted) order. */
+  massPermuted: Float32Array;
+  /** G×G: share of each cell's causal (row, key) pairs of sampled rows that the mask keeps. */
+  mask: Float32Array;
+  maskPermuted: Float32Array;
+  /** Sampled rows per row bin (bins without one hold zeros in mass). */
+  rowSamples: Int32Array;
+  rowSamplesPermuted: Int32Array;
+  /** The sampled original row positions. */
+  rows: number[];
+  /** Attention mass inside the mask, mean over the sampled rows. */
+  recall: number;
+  /** Kept pairs over causal pairs of the sampled rows. */
+  coverage: number;
+}
+
+export async function heatmaps(
+  q: Tensor,
+  k: Tensor,
+  index: SparseIndex,
+  heads: number[],
+  options: HeatmapOptions = {},
+): Promise<Heatmap[]> {
+  const { signal, onProgress, ...rest } = options;
+  const maps = await run(signal, () => loadAddon().heatmaps(q, k, index.native, heads, rest, onProgress));
+  return maps.map((m) => ({ ...m, rows: Array.from(m.rows, Number) }));
+}
+
+export interface SyntheticSpec {
+  layout: Segment[];
+  headsQ: number;
+  headsKv: number;
+  /** 64 to 256 */
+  dim: number;
+  /** Integer in [0, 2^53]; the same seed gives the same data on every machine and thread count. */
+  seed: number;
+  sinkTokens?: number;
+}
+
+/** Video-like fp32 q/k/v (kernels/include/mmi/attention/synthetic.hpp). */
+export async function synthetic(
+  spec: SyntheticSpec,
+  options: RunOptions = {},
+): Promise<{ q: Tensor; k: Tensor; v: Tensor }> {
+  const { signal, onProgress, ...rest } = options;
+  const r = await run(signal, () => loadAddon().synthetic(spec, rest, onProgress));
+  const shape = (data: Float32Array, heads: number): Tensor => ({
+    dtype: 'f32',
+    data,
+    heads,
+    tokens: r.tokens,
+    dim: spec.dim,
+  });
+  return { q: shape(r.q, spec.headsQ), k: shape(r.k, spec.headsKv), v: shape(r.v, spec.headsKv) };
+}
+
+/** A benchmark layout: system text, one video run of t×h×w, question text; `tokens` in all. */
+export function syntheticLayout(tokens: number, h?: number, w?: number): Segment[] {
+  return call(() => loadAddon().syntheticLayout(tokens, h, w));
+}
+
+/** Throws MmiError MMI_INVALID_ARGUMENT naming the first bad segment, or when the total differs from `tokens`. */
+export function checkLayout(layout: Segment[], tokens?: number): void {
+  call(() => loadAddon().layoutCheck(layout, tokens));
+}
+
+export function patternDefaults(kind: PatternKind): Required<Pattern> {
+  return call(() => loadAddon().patternDefaults(kind));
+}
+
+/** An index from exported heads (validated): to reuse or edit an index made elsewhere. */
+export async function createIndex(
+  heads: IndexHead[],
+  options: { signal?: AbortSignal } = {},
+): Promise<SparseIndex> {
+  return new SparseIndex(await run(options.signal, () => loadAddon().createIndex(heads)));
+}
