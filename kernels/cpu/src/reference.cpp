@@ -8,14 +8,23 @@ namespace mmi::attention::detail {
 void softmax_f64(const HeadsView& q, const HeadsView& k, int64_t head, int64_t kv_head, int64_t row,
                  std::span<const int64_t> keys, double scale, std::vector<double>& w) {
   const int64_t dim = q.dim;
-  std::vector<double> qr(static_cast<size_t>(dim));
-  for (int64_t d = 0; d < dim; ++d) qr[static_cast<size_t>(d)] = q.at(head, row, d);
+  std::vector<float> qf(static_cast<size_t>(dim)), kf(static_cast<size_t>(dim));
+  q.load_row(head, row, qf.data());
   w.resize(keys.size());
   double mx = -INFINITY;
   for (size_t j = 0; j < keys.size(); ++j) {
-    double s = 0.0;
-    for (int64_t d = 0; d < dim; ++d) s += qr[static_cast<size_t>(d)] * static_cast<double>(k.at(kv_head, keys[j], d));
-    w[j] = s * scale;
+    k.load_row(kv_head, keys[j], kf.data());
+    // Four partial sums: exact float64 products, summed in a fixed order (the result does not depend on the
+    // compiler's vectorisation).
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t d = 0;
+    for (; d + 4 <= dim; d += 4) {
+      for (int64_t u = 0; u < 4; ++u) {
+        s[u] += static_cast<double>(qf[static_cast<size_t>(d + u)]) * static_cast<double>(kf[static_cast<size_t>(d + u)]);
+      }
+    }
+    for (; d < dim; ++d) s[0] += static_cast<double>(qf[static_cast<size_t>(d)]) * static_cast<double>(kf[static_cast<size_t>(d)]);
+    w[j] = ((s[0] + s[1]) + (s[2] + s[3])) * scale;
     mx = std::max(mx, w[j]);
   }
   double sum = 0.0;

@@ -208,7 +208,7 @@ void synthetic_qkv_into(const SyntheticSpec& spec, float* q, float* k, float* v,
       space.temporal.append(&coord[ts * 3 + 2], video[ts] ? (keys ? 1.0 : a[4] / kTemporal) : 0.0, f);
       space.positional.append(&pos, keys ? 1.0 : a[5] / kPositional, f);
       // The dims no feature uses carry Gaussian noise: logits get a random part of standard deviation ~1.
-      for (int64_t d = kStructured; d < dim; ++d) f.push_back(0.5 * rng.normal());
+      for (int64_t d = kStructured; d < dim; ++d) f.push_back(0.3 * rng.normal());
       embed(space.basis, f, dim, gain, (keys ? k : q) + (h * n + t) * dim);
     }
   });
