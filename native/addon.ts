@@ -107,7 +107,12 @@ export interface NativeAddon {
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    options?: NativeRunOptions & { causal?: boolean; segments?: number[]; scale?: number },
+    options?: NativeRunOptions & {
+      causal?: boolean;
+      segments?: number[];
+      scale?: number;
+      queryOffset?: number;
+    },
     out?: Float32Array | null,
     onProgress?: ProgressCallback,
   ): NativeJob<Float32Array>;

@@ -136,7 +136,9 @@ export interface DenseOptions extends RunOptions {
   segments?: number[];
   /** Softmax scale; default 1/sqrt(dim). */
   scale?: number;
-  /** Output [Hq, N, D] written in place; a new Float32Array when absent. */
+  /** q holds rows [queryOffset, queryOffset + q.tokens) of the k/v sequence (a chunk against a longer cache). */
+  queryOffset?: number;
+  /** Output [Hq, q.tokens, D] written in place; a new Float32Array when absent. */
   out?: Float32Array;
 }
 

@@ -85,8 +85,10 @@ typedef struct mmi_dense_options {
   const int64_t* segments;  /* cu_seqlens: 0 = s[0] < ... < s[m] = N, attention within a segment; NULL: one */
   int64_t segment_count;    /* entries in segments (m + 1) */
   float scale;              /* 0: 1/sqrt(D) */
-} mmi_dense_options;        /* NULL: causal, one segment, default scale */
+  int64_t query_offset;     /* q holds rows [query_offset, query_offset + Nq) of the k/v sequence (Nq <= Nk) */
+} mmi_dense_options;        /* NULL: causal, one segment, default scale, q rows = k rows */
 
+/* out: fp32 [Hq, Nq, D]. Segments and causality are over k/v positions; q row i sits at query_offset + i. */
 mmi_status mmi_attention_dense(const mmi_tensor* q, const mmi_tensor* k, const mmi_tensor* v,
                                const mmi_dense_options* options, float* out, int64_t out_length,
                                const mmi_run_options* run);

@@ -81,6 +81,27 @@ describe('dense attention', () => {
   });
 });
 
+describe('dense attention on a chunk of queries', () => {
+  it('equals those rows of the full result', async () => {
+    const q = randomTensor(2, 120, 64, 12);
+    const k = randomTensor(2, 120, 64, 13);
+    const full = await attentionDense(q, k, k);
+    const chunk = { ...q, tokens: 40, data: new Float32Array(2 * 40 * 64) };
+    for (let h = 0; h < 2; h++)
+      chunk.data.set(q.data.subarray((h * 120 + 80) * 64, (h * 120 + 120) * 64), h * 40 * 64);
+    const out = await attentionDense(chunk, k, k, { queryOffset: 80 });
+    let diff = 0;
+    for (let h = 0; h < 2; h++) {
+      for (let i = 0; i < 40 * 64; i++)
+        diff = Math.max(diff, Math.abs(out[h * 40 * 64 + i]! - full[(h * 120 + 80) * 64 + i]!));
+    }
+    expect(diff).toBeLessThan(1e-6);
+    expect((await rejection(attentionDense(chunk, k, k, { queryOffset: 81 }))).code).toBe(
+      'MMI_INVALID_ARGUMENT',
+    );
+  });
+});
+
 describe('sparse patterns', () => {
   const small: Record<string, Pattern> = {
     a_shape: { kind: 'a_shape', sinkTokens: 16, localTokens: 48 },

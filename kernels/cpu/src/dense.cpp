@@ -25,6 +25,12 @@ void validate_segments(std::span<const int64_t> segments, int64_t n) {
 
 namespace {
 
+void validate_query_offset(int64_t offset, int64_t queries, int64_t keys) {
+  require(offset >= 0 && offset + queries <= keys,
+          "query_offset " + std::to_string(offset) + " + " + std::to_string(queries) + " queries exceeds the " +
+              std::to_string(keys) + " keys");
+}
+
 // Segment id of every token, and each segment's first and one-past-last token.
 struct SegmentMap {
   std::vector<int32_t> id;
@@ -48,11 +54,12 @@ struct SegmentMap {
 
 void dense_attention(const HeadsView& q, const HeadsView& k, const HeadsView& v, const OutputView& o,
                      const DenseOptions& options, const RunControl& control) {
-  validate_qkv(q, k, v, &o, options.check_finite);
-  validate_segments(options.segments, q.n);
+  validate_qkv(q, k, v, &o, options.check_finite, true);
+  validate_query_offset(options.query_offset, q.n, k.n);
+  validate_segments(options.segments, k.n);
   const float scale = resolve_scale(options.scale, q.dim);
-  const SegmentMap segs(options.segments, q.n);
-  const int64_t n = q.n, nb = num_blocks(n), group = q.heads / k.heads;
+  const SegmentMap segs(options.segments, k.n);
+  const int64_t n = q.n, nb = num_blocks(n), group = q.heads / k.heads, offset = options.query_offset;
 
   parallel_for(q.heads * nb, control, [&](int64_t unit) {
     const int64_t h = unit / nb, i = unit % nb;
@@ -60,11 +67,11 @@ void dense_attention(const HeadsView& q, const HeadsView& k, const HeadsView& v,
     int64_t tokens[kBlock];
     std::iota(tokens, tokens + (r1 - r0), r0);
     detail::QueryTile tile(q.dim);
-    tile.load(q, h, tokens, segs.id.data(), r1 - r0, scale);
+    tile.load(q, h, tokens, segs.id.data(), r1 - r0, scale, offset);
     // Keys any row of the tile may see: from its first row's segment start to the last row (causal) or the last
     // row's segment end.
-    const int64_t k0 = segs.begin_of(r0);
-    const int64_t k1 = options.causal ? r1 : segs.end_of(r1 - 1);
+    const int64_t k0 = segs.begin_of(offset + r0);
+    const int64_t k1 = options.causal ? offset + r1 : segs.end_of(offset + r1 - 1);
     detail::KeyTile keys(q.dim);
     for (int64_t c0 = k0; c0 < k1; c0 += kBlock) {
       const int64_t c1 = std::min(k1, c0 + kBlock);
@@ -79,17 +86,19 @@ void dense_attention(const HeadsView& q, const HeadsView& k, const HeadsView& v,
 
 std::vector<double> dense_reference_f64(const HeadsView& q, const HeadsView& k, const HeadsView& v,
                                         const DenseOptions& options) {
-  validate_qkv(q, k, v, nullptr, options.check_finite);
-  validate_segments(options.segments, q.n);
+  validate_qkv(q, k, v, nullptr, options.check_finite, true);
+  validate_query_offset(options.query_offset, q.n, k.n);
+  validate_segments(options.segments, k.n);
   const double scale = resolve_scale(options.scale, q.dim);
-  const SegmentMap segs(options.segments, q.n);
+  const SegmentMap segs(options.segments, k.n);
   const int64_t n = q.n, dim = q.dim, group = q.heads / k.heads;
   std::vector<double> out(static_cast<size_t>(q.heads * n * dim));
   std::vector<int64_t> keys;
   for (int64_t h = 0; h < q.heads; ++h) {
     for (int64_t r = 0; r < n; ++r) {
-      keys.resize(static_cast<size_t>((options.causal ? r + 1 : segs.end_of(r)) - segs.begin_of(r)));
-      std::iota(keys.begin(), keys.end(), segs.begin_of(r));
+      const int64_t p = options.query_offset + r;
+      keys.resize(static_cast<size_t>((options.causal ? p + 1 : segs.end_of(p)) - segs.begin_of(p)));
+      std::iota(keys.begin(), keys.end(), segs.begin_of(p));
       detail::attend_f64(q, k, v, h, h / group, r, keys, scale, out.data() + (h * n + r) * dim);
     }
   }

@@ -60,10 +60,11 @@ void check_finite_view(const HeadsView& t, const char* name) {
 
 }  // namespace
 
-void validate_qk(const HeadsView& q, const HeadsView& k, bool check_finite) {
+void validate_qk(const HeadsView& q, const HeadsView& k, bool check_finite, bool fewer_queries) {
   validate_view(q, "q");
   validate_view(k, "k");
-  require(q.n == k.n, "q has " + std::to_string(q.n) + " tokens but k has " + std::to_string(k.n));
+  require(fewer_queries ? q.n <= k.n : q.n == k.n,
+          "q has " + std::to_string(q.n) + " tokens but k has " + std::to_string(k.n));
   require(q.dim == k.dim, "q has head dim " + std::to_string(q.dim) + " but k has " + std::to_string(k.dim));
   require(q.heads % k.heads == 0, "q heads (" + std::to_string(q.heads) + ") must be a multiple of kv heads (" +
                                       std::to_string(k.heads) + ")");
@@ -73,8 +74,9 @@ void validate_qk(const HeadsView& q, const HeadsView& k, bool check_finite) {
   }
 }
 
-void validate_qkv(const HeadsView& q, const HeadsView& k, const HeadsView& v, const OutputView* o, bool check_finite) {
-  validate_qk(q, k, false);
+void validate_qkv(const HeadsView& q, const HeadsView& k, const HeadsView& v, const OutputView* o, bool check_finite,
+                  bool fewer_queries) {
+  validate_qk(q, k, false, fewer_queries);
   validate_view(v, "v");
   require(v.n == k.n && v.dim == k.dim && v.heads == k.heads,
           "v has shape " + shape(v) + " but k has " + shape(k));

@@ -57,23 +57,25 @@ struct QueryTile {
   explicit QueryTile(int64_t dim)
       : dim(dim), q(static_cast<size_t>(kTile * dim)), acc(static_cast<size_t>(kTile * dim)) {}
 
-  // Loads query rows at original positions tokens[0..count) of head `head`, pre-multiplied by the softmax scale.
+  // Loads q rows tokens[0..count) of head `head`, pre-multiplied by the softmax scale. Row i sits at position
+  // tokens[i] + offset (a chunk of queries after `offset` earlier tokens).
   void load(const HeadsView& qv, int64_t head, const int64_t* tokens, const int32_t* segments, int64_t count,
-            float scale) {
+            float scale, int64_t offset = 0) {
     rows = count;
     std::fill(acc.begin(), acc.end(), 0.0f);
     min_pos = std::numeric_limits<int64_t>::max();
     max_pos = std::numeric_limits<int64_t>::min();
     single_segment = true;
     for (int64_t r = 0; r < count; ++r) {
-      pos[r] = tokens[r];
-      seg[r] = segments ? segments[tokens[r]] : 0;
+      row[r] = tokens[r];
+      pos[r] = tokens[r] + offset;
+      seg[r] = segments ? segments[pos[r]] : 0;
       single_segment = single_segment && seg[r] == seg[0];
       min_pos = std::min(min_pos, pos[r]);
       max_pos = std::max(max_pos, pos[r]);
-      float* row = q.data() + r * dim;
-      qv.load_row(head, tokens[r], row);
-      for (int64_t d = 0; d < dim; ++d) row[d] *= scale;
+      float* qr = q.data() + r * dim;
+      qv.load_row(head, tokens[r], qr);
+      for (int64_t d = 0; d < dim; ++d) qr[d] *= scale;
       m[r] = -std::numeric_limits<float>::infinity();
       l[r] = 0.0f;
     }
@@ -121,10 +123,10 @@ struct QueryTile {
     }
   }
 
-  // Writes acc / l to each row's original position; rows that kept no key get zeros.
+  // Writes acc / l to each row's output row; rows that kept no key get zeros.
   void store(const OutputView& o, int64_t head) const {
     for (int64_t r = 0; r < rows; ++r) {
-      float* out = o.row(head, pos[r]);
+      float* out = o.row(head, row[r]);
       const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
       const float* ar = acc.data() + r * dim;
       for (int64_t d = 0; d < dim; ++d) out[d] = ar[d] * inv;
@@ -135,7 +137,8 @@ struct QueryTile {
   int64_t rows = 0;
   std::vector<float> q, acc;
   float m[kTile] = {}, l[kTile] = {};
-  int64_t pos[kTile] = {};
+  int64_t row[kTile] = {};  // q and output row
+  int64_t pos[kTile] = {};  // position in the sequence (causality, segments)
   int32_t seg[kTile] = {};
   int64_t min_pos = 0, max_pos = 0;
   bool single_segment = true;

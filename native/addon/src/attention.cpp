@@ -36,7 +36,8 @@ struct IndexSlot {
   }
 };
 
-// attentionDense(q, k, v, { causal?, segments?, scale?, threads? }, out?, onProgress?) -> { promise, cancel }
+// attentionDense(q, k, v, { causal?, segments?, scale?, queryOffset?, threads? }, out?, onProgress?)
+//   -> { promise, cancel }
 Napi::Value attention_dense(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   std::vector<Napi::Value> keep;
@@ -45,6 +46,7 @@ Napi::Value attention_dense(const Napi::CallbackInfo& info) {
   const Napi::Object options = options_arg(info, 3);
   const bool causal = bool_field(options, "causal", "options", true);
   const auto scale = static_cast<float>(number_field(options, "scale", "options", 0.0));
+  const int64_t query_offset = int_field(options, "queryOffset", "options", 0, int64_t{1} << 31, 0);
   auto segments = std::make_shared<std::vector<int64_t>>();
   const Napi::Value seg = options.Get("segments");
   if (!seg.IsUndefined()) {
@@ -62,7 +64,7 @@ Napi::Value attention_dense(const Napi::CallbackInfo& info) {
       env,
       [=](const mmi_run_options* run) {
         const mmi_dense_options o{causal ? 1 : 0, segments->empty() ? nullptr : segments->data(),
-                                  static_cast<int64_t>(segments->size()), scale};
+                                  static_cast<int64_t>(segments->size()), scale, query_offset};
         return mmi_attention_dense(&q, &k, &v, &o, data, length, run);
       },
       [result](Napi::Env) { return result->Value(); }, keep, info[5], threads_field(options));

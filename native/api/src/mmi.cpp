@@ -206,9 +206,10 @@ mmi_status mmi_attention_dense(const mmi_tensor* q, const mmi_tensor* k, const m
     if (options != nullptr) {
       opts.causal = options->causal != 0;
       opts.scale = options->scale;
+      opts.query_offset = options->query_offset;
       if (options->segments != nullptr || options->segment_count != 0) {
         not_null(options->segments, "segments");
-        at::require(options->segment_count >= 2 && options->segment_count <= qv.n + 1,
+        at::require(options->segment_count >= 2 && options->segment_count <= kv.n + 1,
                     "segment_count must be in [2, N + 1], got " + std::to_string(options->segment_count));
         opts.segments = std::span(options->segments, static_cast<size_t>(options->segment_count));
       }

@@ -101,6 +101,26 @@ int main(void) {
          (long long)progress_last, (long long)progress_total);
   EXPECT(strcmp(mmi_last_error(), "") == 0, "no message after success");
 
+  /* A chunk of queries (rows 100..149) against all keys equals those rows of the full result. */
+  {
+    const int64_t rows = 50, chunk_len = HQ * rows * D;
+    float* qc = malloc(sizeof(float) * chunk_len);
+    for (int h = 0; h < HQ; ++h) memcpy(qc + h * rows * D, q + (h * N + 100) * D, sizeof(float) * rows * D);
+    const mmi_tensor tc = {qc, MMI_F32, HQ, rows, D, chunk_len};
+    const mmi_dense_options chunk = {1, NULL, 0, 0.0f, 100};
+    float* oc = malloc(sizeof(float) * chunk_len);
+    EXPECT_STATUS(mmi_attention_dense(&tc, &tk, &tv, &chunk, oc, chunk_len, NULL), MMI_OK);
+    double diff = 0.0;
+    for (int h = 0; h < HQ; ++h) {
+      for (int64_t i = 0; i < rows * D; ++i) diff = fmax(diff, fabs(oc[h * rows * D + i] - ref[(h * N + 100) * D + i]));
+    }
+    EXPECT(diff < 1e-5, "chunk differs by %g", diff);
+    const mmi_dense_options too_far = {1, NULL, 0, 0.0f, 101};
+    EXPECT_STATUS(mmi_attention_dense(&tc, &tk, &tv, &too_far, oc, chunk_len, NULL), MMI_INVALID_ARGUMENT);
+    free(qc);
+    free(oc);
+  }
+
   /* Every pattern at its default budget: at N = 150 the defaults keep everything, so it equals dense. */
   for (int kind = MMI_PATTERN_DENSE; kind <= MMI_PATTERN_TWO_D_BOUNDARY; ++kind) {
     mmi_pattern pattern;
@@ -165,9 +185,9 @@ int main(void) {
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, NULL, qn, NULL), MMI_INVALID_ARGUMENT);
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, out, qn + 1, NULL), MMI_INVALID_ARGUMENT);
   const int64_t cu_bad[] = {0, 100, 90, N};
-  const mmi_dense_options seg_bad = {0, cu_bad, 4, 0.0f};
+  const mmi_dense_options seg_bad = {0, cu_bad, 4, 0.0f, 0};
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, &seg_bad, out, qn, NULL), MMI_INVALID_ARGUMENT);
-  const mmi_dense_options seg_null = {0, NULL, 3, 0.0f};
+  const mmi_dense_options seg_null = {0, NULL, 3, 0.0f, 0};
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, &seg_null, out, qn, NULL), MMI_INVALID_ARGUMENT);
   const mmi_run_options bad_threads = {-1, NULL, NULL, NULL};
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, out, qn, &bad_threads), MMI_INVALID_ARGUMENT);

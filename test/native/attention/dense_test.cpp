@@ -88,6 +88,53 @@ TEST(dense_variable_length_segments) {
   CHECK(!std::equal(before.begin() + 40 * 80, before.end(), after.begin() + 40 * 80)) << "segment 1 did not change";
 }
 
+TEST(dense_chunk_of_queries_against_a_longer_cache) {
+  // Rows [offset, offset + m) of a 200-token sequence, causal and in segments, against the float64 formula and
+  // against the same rows of the full computation.
+  std::mt19937_64 rng(31);
+  const int64_t n = 200, dim = 64;
+  const auto k = random_operand(DType::bf16, 2, n, dim, rng), v = random_operand(DType::bf16, 2, n, dim, rng);
+  const auto full_q = random_operand(DType::f32, 4, n, dim, rng);
+  const std::vector<int64_t> cu = {0, 90, 200};
+  for (bool causal : {true, false}) {
+    for (int64_t offset : {0, 37, 130, 199}) {
+      const int64_t m = std::min<int64_t>(70, n - offset);
+      support::Operand q{DType::f32, 4, m, dim, {}, {}};
+      for (int64_t h = 0; h < 4; ++h) {
+        const auto* src = full_q.f32.data() + (h * n + offset) * dim;
+        q.f32.insert(q.f32.end(), src, src + m * dim);
+      }
+      DenseOptions options;
+      options.causal = causal;
+      options.segments = cu;
+      options.query_offset = offset;
+      std::vector<float> o, full;
+      dense_attention(q.view(), k.view(), v.view(), support::output(o, 4, m, dim), options);
+      const double err = support::relative_error(o, dense_reference_f64(q.view(), k.view(), v.view(), options));
+      CHECK(err < 1e-5) << "offset " << offset << " causal " << causal << ": " << err;
+      DenseOptions whole = options;
+      whole.query_offset = 0;
+      dense_attention(full_q.view(), k.view(), v.view(), support::output(full, 4, n, dim), whole);
+      double diff = 0.0;
+      for (int64_t h = 0; h < 4; ++h) {
+        for (int64_t i = 0; i < m * dim; ++i) {
+          diff = std::max<double>(diff, std::abs(o[static_cast<size_t>(h * m * dim + i)] -
+                                                 full[static_cast<size_t>((h * n + offset) * dim + i)]));
+        }
+      }
+      CHECK(diff < 1e-6) << "chunk at " << offset << " differs from the full result by " << diff;
+    }
+  }
+  DenseOptions bad;
+  bad.query_offset = 150;
+  std::vector<float> o;
+  CHECK_THROWS_CODE(dense_attention(full_q.view(), k.view(), v.view(), support::output(o, 4, n, dim), bad),
+                    ErrorCode::InvalidArgument);
+  bad.query_offset = -1;
+  CHECK_THROWS_CODE(dense_attention(full_q.view(), k.view(), v.view(), support::output(o, 4, n, dim), bad),
+                    ErrorCode::InvalidArgument);
+}
+
 TEST(dense_reads_strided_views_in_place) {
   // A fused qkv buffer [n, 3, H, D] as the vision tower holds it; output into [n, H, D].
   const int64_t n = 90, heads = 3, dim = 80;

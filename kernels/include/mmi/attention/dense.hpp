@@ -22,6 +22,9 @@ struct DenseOptions {
   std::span<const int64_t> segments = {};
   float scale = 0.0f;      // softmax scale; 0: 1/sqrt(dim)
   bool check_finite = true;  // reject NaN/Inf inputs (one pass over q/k/v; off only when the caller checked)
+  // q holds rows at positions [query_offset, query_offset + q.n) of the k/v sequence (a chunk of queries against a
+  // longer cache); needs query_offset + q.n <= k.n. Segments are over the k/v sequence. o has q.n rows.
+  int64_t query_offset = 0;
 };
 
 // o = softmax(scale · q kᵀ + mask) v per query head, fp32. Throws Error for bad shapes, segments or non-finite

@@ -91,9 +91,11 @@ inline HeadsView contiguous(const float* data, int64_t heads, int64_t n, int64_t
 // Throws Error(InvalidArgument) naming the operand and the mismatch when q/k/v (and o, if given) are not a valid
 // attention problem: null data, sizes <= 0, head dim above kMaxHeadDim, q/k/v lengths or dims differing, k and v
 // head counts differing, Hq not a multiple of Hkv, strides smaller than a row. Throws Error(NonFinite) naming the
-// first NaN/Inf element when `check_finite`.
-void validate_qkv(const HeadsView& q, const HeadsView& k, const HeadsView& v, const OutputView* o, bool check_finite);
-void validate_qk(const HeadsView& q, const HeadsView& k, bool check_finite);
+// first NaN/Inf element when `check_finite`. With `fewer_queries`, q may have fewer rows than k (a chunk of
+// queries against a longer cache).
+void validate_qkv(const HeadsView& q, const HeadsView& k, const HeadsView& v, const OutputView* o, bool check_finite,
+                  bool fewer_queries = false);
+void validate_qk(const HeadsView& q, const HeadsView& k, bool check_finite, bool fewer_queries = false);
 
 // 1/sqrt(dim) when `scale` is 0; throws for a negative or non-finite scale.
 float resolve_scale(float scale, int64_t dim);
