@@ -1,6 +1,6 @@
 // Loads the native addon (build/addon/Release/mmi.node, built by `npm install`) and describes its raw surface.
 // Application code uses the typed API in attention.ts, which wraps these calls with AbortSignal and typed errors.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,14 +86,21 @@ export interface NativeIndex {
 export interface NativeHeatmap {
   head: number;
   grid: number;
+  /** G×G row-major (row bin × key bin): mean softmax mass of the sampled rows in each cell, original order. */
   mass: Float32Array;
+  /** The same in the index's kernel (permuted) order. */
   massPermuted: Float32Array;
+  /** G×G: share of each cell's causal (row, key) pairs of sampled rows that the mask keeps. */
   mask: Float32Array;
   maskPermuted: Float32Array;
+  /** Sampled rows per row bin (bins without one hold zeros in mass). */
   rowSamples: Int32Array;
   rowSamplesPermuted: Int32Array;
+  /** The sampled original row positions. */
   rows: BigInt64Array;
+  /** Attention mass inside the mask, mean over the sampled rows. */
   recall: number;
+  /** Kept pairs over causal pairs of the sampled rows. */
   coverage: number;
 }
 
@@ -159,24 +166,16 @@ export interface NativeAddon {
   patternDefaults(kind: PatternKind): Required<Pattern>;
 }
 
-/** Where the addon is: $MMI_ADDON_PATH, else build/addon/Release/mmi.node under the package root. */
+/** Where the addon is: $MMI_ADDON_PATH, else build/addon/Release/mmi.node of this package (from native/ in the
+ * sources or dist/native/ once compiled). */
 export function addonPath(): string {
   const fromEnv = process.env.MMI_ADDON_PATH;
   if (fromEnv) return fromEnv;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'mmi-studio'
-    ) {
-      return path.join(dir, 'build', 'addon', 'Release', 'mmi.node');
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new Error('mmi-studio package root not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = ['..', path.join('..', '..')].map((up) =>
+    path.join(here, up, 'build', 'addon', 'Release', 'mmi.node'),
+  );
+  return candidates.find((file) => existsSync(file)) ?? candidates[0]!;
 }
 
 let cached: NativeAddon | undefined;

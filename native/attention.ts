@@ -7,6 +7,7 @@ import {
   type Density,
   type GridChoice,
   type IndexHead,
+  type NativeHeatmap,
   type NativeIndex,
   type NativeJob,
   type Pattern,
@@ -194,26 +195,8 @@ export interface HeatmapOptions extends RunOptions {
   scale?: number;
 }
 
-export interface Heatmap {
-  head: number;
-  grid: number;
-  /** G×G row-major (row bin × key bin): mean softmax mass of the sampled rows in each cell, original order. */
-  mass: Float32Array;
-  /** The same in the index's kernel (permuted) order. */
-  massPermuted: Float32Array;
-  /** G×G: share of each cell's causal (row, key) pairs of sampled rows that the mask keeps. */
-  mask: Float32Array;
-  maskPermuted: Float32Array;
-  /** Sampled rows per row bin (bins without one hold zeros in mass). */
-  rowSamples: Int32Array;
-  rowSamplesPermuted: Int32Array;
-  /** The sampled original row positions. */
-  rows: number[];
-  /** Attention mass inside the mask, mean over the sampled rows. */
-  recall: number;
-  /** Kept pairs over causal pairs of the sampled rows. */
-  coverage: number;
-}
+/** A head's heatmap (see NativeHeatmap for the fields), with the sampled rows as numbers. */
+export type Heatmap = Omit<NativeHeatmap, 'rows'> & { rows: number[] };
 
 export async function heatmaps(
   q: Tensor,

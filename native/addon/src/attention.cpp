@@ -1,5 +1,6 @@
 #include "attention.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,19 @@ namespace {
 using Held = std::shared_ptr<Napi::Reference<Napi::Value>>;  // a JS value the result hands back
 
 Held hold(Napi::Value v) { return std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(v)); }
+
+// Starts an attention job writing into `out` (held until it ends); the promise resolves with `out`.
+using AttentionWork = std::function<mmi_status(float* out, int64_t length, const mmi_run_options* run)>;
+
+Napi::Value start_attention(Napi::Env env, Napi::Float32Array out, AttentionWork work,
+                            const std::vector<Napi::Value>& keep, Napi::Value on_progress, int32_t threads) {
+  float* data = out.Data();
+  const auto length = static_cast<int64_t>(out.ElementLength());
+  const Held result = hold(out);
+  return start_job(
+      env, [=](const mmi_run_options* run) { return work(data, length, run); },
+      [result](Napi::Env) { return result->Value(); }, keep, on_progress, threads);
+}
 
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t at) {
   return info[at].IsUndefined() || info[at].IsNull() ? Napi::Object::New(info.Env())
@@ -56,18 +70,15 @@ Napi::Value attention_dense(const Napi::CallbackInfo& info) {
       segments->push_back(int_arg(a.Get(i), "options.segments[" + std::to_string(i) + "]", 0, int64_t{1} << 31));
     }
   }
-  Napi::Float32Array out = output_arg(env, info[4], q.heads * q.tokens * q.dim, keep);
-  float* data = out.Data();
-  const auto length = static_cast<int64_t>(out.ElementLength());
-  const Held result = hold(out);
-  return start_job(
-      env,
-      [=](const mmi_run_options* run) {
+  const Napi::Float32Array out = output_arg(env, info[4], q.heads * q.tokens * q.dim, keep);
+  return start_attention(
+      env, out,
+      [=](float* data, int64_t length, const mmi_run_options* run) {
         const mmi_dense_options o{causal ? 1 : 0, segments->empty() ? nullptr : segments->data(),
                                   static_cast<int64_t>(segments->size()), scale, query_offset};
         return mmi_attention_dense(&q, &k, &v, &o, data, length, run);
       },
-      [result](Napi::Env) { return result->Value(); }, keep, info[5], threads_field(options));
+      keep, info[5], threads_field(options));
 }
 
 // estimateIndex(q, k, segments | null, patterns (one or Hq), { scale?, threads? }, onProgress?) -> Index
@@ -110,16 +121,13 @@ Napi::Value attention_sparse(const Napi::CallbackInfo& info) {
   const Napi::Object options = options_arg(info, 4);
   const bool causal = bool_field(options, "causal", "options", true);
   const auto scale = static_cast<float>(number_field(options, "scale", "options", 0.0));
-  Napi::Float32Array out = output_arg(env, info[5], q.heads * q.tokens * q.dim, keep);
-  float* data = out.Data();
-  const auto length = static_cast<int64_t>(out.ElementLength());
-  const Held result = hold(out);
-  return start_job(
-      env,
-      [=](const mmi_run_options* run) {
+  const Napi::Float32Array out = output_arg(env, info[5], q.heads * q.tokens * q.dim, keep);
+  return start_attention(
+      env, out,
+      [=](float* data, int64_t length, const mmi_run_options* run) {
         return mmi_attention_sparse(&q, &k, &v, index.get(), causal ? 1 : 0, scale, data, length, run);
       },
-      [result](Napi::Env) { return result->Value(); }, keep, info[6], threads_field(options));
+      keep, info[6], threads_field(options));
 }
 
 // heatmaps(q, k, index, heads, { samples?, grid?, causal?, scale?, threads? }, onProgress?) -> Heatmap[]
