@@ -53,7 +53,7 @@ fi
 
 if want bench; then
   step bench
-  timeout 300 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -30
+  timeout 400 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -40
 fi
 
 if want baselines; then
@@ -77,11 +77,20 @@ if want sanitize; then
 fi
 
 if want ncu; then
+  # One launch of the dense Hopper kernel (the first sm90 launch of this bench: TMA, ping-pong, 32K), full set,
+  # then its per-instruction stall samples.
   step ncu
-  timeout 150 ncu --clock-control none --set detailed -k regex:sm90_attention_kernel -c 1 \
-    "$BIN" bench --dense 32768 --sparse "" >"$OUT/ncu.txt" 2>&1
-  grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|Registers Per|Achieved Occupancy|L2 Hit|Issue Slots|Executed Ipc" \
+  timeout 200 ncu --clock-control none --set full --import-source no -k regex:sm90_attention_kernel -c 1 \
+    -o /tmp/mmi-prof -f "$BIN" bench --dense 32768 --sparse "" --grid "" >>"$LOG" 2>&1
+  ncu -i /tmp/mmi-prof.ncu-rep --print-summary none >"$OUT/ncu.txt" 2>&1
+  ncu -i /tmp/mmi-prof.ncu-rep --page source --csv --print-source sass >/tmp/mmi-src.csv 2>&1
+  python3 bench/gpu/ncu_source.py /tmp/mmi-src.csv >"$OUT/ncu_source.txt" 2>&1
+  grep -E "Duration|Compute \(SM\) Throughput|Registers Per|Issue Slots|Executed Ipc|No Eligible|Active Warps Per Scheduler|Eligible Warps" \
     "$OUT/ncu.txt" | head -20 | tee -a "$LOG"
+  head -25 "$OUT/ncu_source.txt" | cut -c1-200 | tee -a "$LOG"
+  # And the instance's SASS, for reading.
+  fn=$(cuobjdump -symbols "$BIN" 2>/dev/null | grep -o "_Z[A-Za-z0-9_]*sm90_attention_kernelI13__nv_bfloat16Li128ELNS1_8Sm90ModeE1ELb1E[A-Za-z0-9_]*" | head -1)
+  cuobjdump -sass -fun "$fn" "$BIN" >"$OUT/sass_dense.txt" 2>&1
 fi
 
 if want summary; then

@@ -31,8 +31,7 @@ def main(path):
                 print(f"  FAIL {r['name']} {r.get('rel_l2', r.get('detail', ''))}")
     best = {}
     for r in rows:
-        if r["kind"] in ("dense", "sparse") and "ms" in r:
-            key = (r["kind"], r["n"], r["heads_kv"], r["name"].split()[0] if r["kind"] == "dense" else r["name"])
+        if r["kind"] == "dense" and "ms" in r:
             best.setdefault((r["kind"], r["n"], r["heads_kv"]), []).append(r)
     base = {(r["name"], r["n"]): r for r in rows if r["kind"].startswith("baseline") and "ms" in r}
 
@@ -49,15 +48,33 @@ def main(path):
               f"{fmt(mha and mha['ms'], 2)} | {fmt(cud and cud['ms'], 2)} | {fmt(fa2 and fa2['ms'], 2)} | "
               f"{fmt(cud and ours and cud['ms'] / ours['ms'], 2)}x | {fmt(fa2 and ours and fa2['ms'] / ours['ms'], 2)}x |")
 
+    fixed = [r for r in rows if r["kind"] == "sparse" and r["name"].startswith("vs-fixed") and "ms" in r]
     print("\n| N | ours sparse ms | TFLOP/s | note | MInference (this run) ms | MInference (issue) ms | "
           "FlexAttention (issue) ms | vs MInference (this run) |")
     print("|---|---|---|---|---|---|---|---|")
-    for n in sorted({n for (k, n, _) in best if k == "sparse"}):
-        ours = min(best[("sparse", n, 4)], key=lambda r: r["ms"])
+    for n in sorted({r["n"] for r in fixed}):
+        ours = min((r for r in fixed if r["n"] == n and r["name"].startswith("vs-fixed hopper")),
+                   key=lambda r: r["ms"], default=None) or min((r for r in fixed if r["n"] == n), key=lambda r: r["ms"])
         mi = base.get(("minference-triton vs-fixed", n))
         issue = ISSUE_SPARSE_MS.get(n, ("-", "-"))
         print(f"| {n} | {ours['ms']:.2f} ({ours['name']}) | {ours['tflops']:.1f} | {ours.get('note', '')} | "
               f"{fmt(mi and mi['ms'], 2)} | {issue[0]} | {issue[1]} | {fmt(mi and mi['ms'] / ours['ms'], 2)}x |")
+
+    est = [r for r in rows if r["kind"] == "sparse" and r["name"].startswith("vs-estimated") and "ms" in r]
+    if est:
+        print("\n| N | vertical-slash estimated on the GPU: kernel ms | TFLOP/s | note |")
+        print("|---|---|---|---|")
+        for r in sorted(est, key=lambda r: r["n"]):
+            print(f"| {r['n']} | {r['ms']:.2f} | {r['tflops']:.1f} | {r.get('note', '')} |")
+
+    grid = [r for r in rows if r["kind"] == "grid" and "ms" in r]
+    if grid:
+        print("\n| N | grid pattern, synthetic video, all included ms | vs cuDNN dense (this run) | note |")
+        print("|---|---|---|---|")
+        for r in grid:
+            cud = base.get(("cudnn-sdpa", r["n"]))
+            print(f"| {r['n']} | {r['ms']:.2f} ({r['name']}) | {fmt(cud and cud['ms'] / r['ms'], 1)}x | "
+                  f"{r.get('note', '')} |")
     errors = [r for r in rows if "error" in r]
     for r in errors:
         print(f"error: {r['name']} N={r.get('n')}: {r['error']}")

@@ -48,7 +48,7 @@ void run(const AttentionShape& shape, const AttentionTensors& t, const DeviceInd
   const detail::AttentionParams p = detail::make_params(shape, t, index);
   auto* s = reinterpret_cast<cudaStream_t>(stream);
   if (b == Backend::Hopper) {
-    detail::launch_sm90(p, shape.dtype, shape.head_dim, index != nullptr, detail::Sm90Options{options.pingpong}, s);
+    detail::launch_sm90(p, shape.dtype, shape.head_dim, index != nullptr, detail::Sm90Options{options.pingpong, options.tma}, s);
   } else {
     detail::launch_sm80(p, shape.dtype, shape.head_dim, index != nullptr, s);
   }
@@ -92,6 +92,15 @@ void attention_sparse(const AttentionShape& shape, const AttentionTensors& t, co
 }
 
 namespace detail {
+
+void launch_sm90(const AttentionParams& p, DType dtype, int head_dim, bool sparse, const Sm90Options& options,
+                 cudaStream_t stream) {
+  if (dtype == DType::bf16) {
+    launch_sm90_bf16(p, head_dim, sparse, options, stream);
+  } else {
+    launch_sm90_f16(p, head_dim, sparse, options, stream);
+  }
+}
 
 AttentionParams make_params(const AttentionShape& shape, const AttentionTensors& t, const DeviceIndexView* index) {
   AttentionParams p{};

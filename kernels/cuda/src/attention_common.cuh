@@ -115,14 +115,22 @@ __device__ __forceinline__ int64_t original_position(const int32_t* perm, int32_
 template <int NB>
 __device__ __forceinline__ void online_softmax(float (&s)[NB * 4], float (&m)[2], float (&l)[2], float scale_log2,
                                                float (&alpha)[2]) {
-  float mx[2] = {m[0], m[1]};
+  // Row maxima and sums in four interleaved chains per row: short dependency chains, few live registers.
+  float a0[4], a1[4];
 #pragma unroll
-  for (int j = 0; j < NB; ++j) {
-    mx[0] = fmaxf(mx[0], fmaxf(s[j * 4 + 0], s[j * 4 + 1]));
-    mx[1] = fmaxf(mx[1], fmaxf(s[j * 4 + 2], s[j * 4 + 3]));
+  for (int c = 0; c < 4; ++c) {
+    a0[c] = fmaxf(s[c * 4 + 0], s[c * 4 + 1]);
+    a1[c] = fmaxf(s[c * 4 + 2], s[c * 4 + 3]);
   }
 #pragma unroll
+  for (int j = 4; j < NB; ++j) {
+    a0[j & 3] = fmaxf(a0[j & 3], fmaxf(s[j * 4 + 0], s[j * 4 + 1]));
+    a1[j & 3] = fmaxf(a1[j & 3], fmaxf(s[j * 4 + 2], s[j * 4 + 3]));
+  }
+  float mx[2] = {fmaxf(fmaxf(a0[0], a0[1]), fmaxf(a0[2], a0[3])), fmaxf(fmaxf(a1[0], a1[1]), fmaxf(a1[2], a1[3]))};
+#pragma unroll
   for (int r = 0; r < 2; ++r) {
+    mx[r] = fmaxf(mx[r], m[r]);
     mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
     mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
   }
@@ -134,19 +142,17 @@ __device__ __forceinline__ void online_softmax(float (&s)[NB * 4], float (&m)[2]
     alpha[r] = fast_exp2(m[r] * scale_log2 - base[r]);
     m[r] = mx[r];
   }
-  float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int c = 0; c < 4; ++c) a0[c] = a1[c] = 0.0f;
 #pragma unroll
   for (int j = 0; j < NB; ++j) {
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int r = e >> 1;
-      const float pv = fast_exp2(fmaf(s[j * 4 + e], scale_log2, -base[r]));
-      s[j * 4 + e] = pv;
-      sum[r] += pv;
-    }
+    for (int e = 0; e < 4; ++e) s[j * 4 + e] = fast_exp2(fmaf(s[j * 4 + e], scale_log2, -base[e >> 1]));
+    a0[j & 3] += s[j * 4 + 0] + s[j * 4 + 1];
+    a1[j & 3] += s[j * 4 + 2] + s[j * 4 + 3];
   }
-  l[0] = l[0] * alpha[0] + sum[0];
-  l[1] = l[1] * alpha[1] + sum[1];
+  l[0] = l[0] * alpha[0] + ((a0[0] + a0[1]) + (a0[2] + a0[3]));
+  l[1] = l[1] * alpha[1] + ((a1[0] + a1[1]) + (a1[2] + a1[3]));
 }
 
 // Probabilities of 16 consecutive keys (fragment blocks 2kk and 2kk+1) as the A operand of a k16 MMA.

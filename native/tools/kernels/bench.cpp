@@ -10,6 +10,14 @@
 
 #include <cuda_runtime.h>
 
+#include <cmath>
+#include <thread>
+
+#include "mmi/attention/heatmap.hpp"
+#include "mmi/attention/index.hpp"
+#include "mmi/attention/synthetic.hpp"
+#include "mmi/cuda/estimate.hpp"
+
 #include "check.hpp"
 #include "inputs.hpp"
 #include "mmi/cuda/attention.hpp"
@@ -100,13 +108,19 @@ void bench_dense(const BenchOptions& o, Emitter& out, Timer& timer, const cuda::
         cuda::attention_dense_causal(s.attention(), sets[static_cast<size_t>(i) % sets.size()]->tensors(), nullptr, k);
       };
       if (hopper) {
-        for (const bool pp : {true, false}) {
-          const double ms = timer.median_ms([&](int i) { run(i, {cuda::Backend::Hopper, pp}); }, 1, reps);
-          out.row("dense", pp ? "hopper-wgmma pingpong" : "hopper-wgmma no-pingpong", s, ms, flops);
+        struct V {
+          const char* name;
+          cuda::KernelOptions k;
+        };
+        for (const V& v : {V{"hopper tma pingpong", {cuda::Backend::Hopper, true, true}},
+                           V{"hopper tma", {cuda::Backend::Hopper, false, true}},
+                           V{"hopper cp.async pingpong", {cuda::Backend::Hopper, true, false}}}) {
+          const double ms = timer.median_ms([&](int i) { run(i, v.k); }, 1, reps);
+          out.row("dense", v.name, s, ms, flops);
         }
       }
       if (n <= 65536 || !hopper) {
-        const double ms = timer.median_ms([&](int i) { run(i, {cuda::Backend::Portable, false}); }, 1, reps);
+        const double ms = timer.median_ms([&](int i) { run(i, {cuda::Backend::Portable, false, false}); }, 1, reps);
         out.row("dense", "portable-mma", s, ms, flops);
       }
     }
@@ -156,13 +170,13 @@ void bench_sparse(const BenchOptions& o, Emitter& out, Timer& timer, const cuda:
     const auto view = index->view();
     auto run = [&](int i, bool use_hopper, bool pp) {
       cuda::attention_sparse(s.attention(), sets[static_cast<size_t>(i) % sets.size()]->tensors(), view, nullptr,
-                             {use_hopper ? cuda::Backend::Hopper : cuda::Backend::Portable, pp});
+                             {use_hopper ? cuda::Backend::Hopper : cuda::Backend::Portable, pp, false});
     };
     const int reps = reps_for(flops) + 2;
     if (hopper) {
       for (const bool pp : {true, false}) {
         const double ms = timer.median_ms([&](int i) { run(i, true, pp); }, 1, reps);
-        out.row("sparse", std::string("vs-fixed hopper-wgmma") + (pp ? " pingpong" : " no-pingpong"), s, ms, flops,
+        out.row("sparse", std::string("vs-fixed hopper") + (pp ? " pingpong" : " no-pingpong"), s, ms, flops,
                 note);
       }
     }
@@ -170,6 +184,129 @@ void bench_sparse(const BenchOptions& o, Emitter& out, Timer& timer, const cuda:
       const double ms = timer.median_ms([&](int i) { run(i, false, false); }, 1, reps);
       out.row("sparse", "vs-fixed portable-mma", s, ms, flops, note);
     }
+  }
+}
+
+// Vertical-slash estimated on the GPU (budgets 1000 / 6096) and the sparse kernel on its index: the estimation's
+// share of the whole sparse attention.
+void bench_estimated_vs(const BenchOptions& o, Emitter& out, Timer& timer) {
+  for (const int64_t n : o.sparse_sizes) {
+    const Shape s{n, 28, 4, 128, DType::bf16};
+    DeviceQKV d(s);
+    d.fill_random(41);
+    std::unique_ptr<cuda::DeviceIndex> index;
+    const double est_ms = timer.median_ms(
+        [&](int) {
+          index = std::make_unique<cuda::DeviceIndex>(
+              cuda::estimate_vertical_slash(s.attention(), d.q.get(), d.k.get(), 1000, 6096));
+        },
+        1, 3);
+    const double pairs = index_pairs(*index);
+    const auto view = index->view();
+    double best = 1e30;
+    for (const bool pp : {true, false}) {
+      best = std::min(best, timer.median_ms(
+                                [&](int) {
+                                  cuda::attention_sparse(s.attention(), d.tensors(), view, nullptr,
+                                                         {cuda::Backend::Hopper, pp, false});
+                                },
+                                1, 5));
+    }
+    char note[160];
+    std::snprintf(note, sizeof note, "estimation %.2f ms = %.1f%% of estimation + kernel; density %.4f", est_ms,
+                  100.0 * est_ms / (est_ms + best), pairs / (28.0 * static_cast<double>(n) * (n + 1) / 2.0));
+    out.row("sparse", "vs-estimated(1000,6096) hopper", s, best, 4.0 * 128.0 * pairs, note);
+  }
+}
+
+// The CPU core's synthetic video benchmark (system prompt, one video run of 16x24-token patches, question), 28/4
+// heads: four kv groups generated in parallel with their own seeds.
+HostQKV synthetic_video(int64_t n, const attention::ModalityLayout& layout) {
+  const Shape s{n, 28, 4, 128, DType::bf16};
+  HostQKV h;
+  h.shape = s;
+  h.q.resize(static_cast<size_t>(s.q_elems()));
+  h.k.resize(static_cast<size_t>(s.kv_elems()));
+  h.v.resize(static_cast<size_t>(s.kv_elems()));
+  std::vector<std::thread> pool;
+  for (int g = 0; g < 4; ++g) {
+    pool.emplace_back([&, g] {
+      attention::SyntheticSpec spec;
+      spec.layout = layout;
+      spec.heads_q = 7;
+      spec.heads_kv = 1;
+      spec.dim = 128;
+      spec.seed = 1000 + g;
+      const attention::QKV x = attention::synthetic_qkv(spec);
+      const size_t head = static_cast<size_t>(n) * 128;
+      for (size_t i = 0; i < x.q.size(); ++i) h.q[g * 7 * head + i] = to_bits(x.q[i], DType::bf16);
+      for (size_t i = 0; i < x.k.size(); ++i) h.k[g * head + i] = to_bits(x.k[i], DType::bf16);
+      for (size_t i = 0; i < x.v.size(); ++i) h.v[g * head + i] = to_bits(x.v[i], DType::bf16);
+    });
+  }
+  for (auto& t : pool) t.join();
+  return h;
+}
+
+// Mean recall over all heads on sampled rows (CPU core, float64), heads in parallel.
+double mean_recall(const HostQKV& h, const cuda::DeviceIndex& index, int rows_per_head) {
+  const auto rows = attention::sample_rows(h.shape.n, rows_per_head);
+  std::vector<SparseIndex> heads;
+  for (int32_t x = 0; x < h.shape.heads_q; ++x) heads.push_back(index.download_head(x));
+  std::vector<double> r(static_cast<size_t>(h.shape.heads_q));
+  std::vector<std::thread> pool;
+  for (int32_t x = 0; x < h.shape.heads_q; ++x) {
+    pool.emplace_back([&, x] { r[static_cast<size_t>(x)] = attention::recall(h.qv(), h.kv(), x, heads[x], rows); });
+  }
+  for (auto& t : pool) t.join();
+  double sum = 0.0, worst = 1.0;
+  for (const double v : r) {
+    sum += v;
+    worst = std::min(worst, v);
+  }
+  std::printf("         recall per head: min %.4f mean %.4f\n", worst, sum / static_cast<double>(r.size()));
+  return sum / static_cast<double>(r.size());
+}
+
+// Grid pattern on the synthetic video benchmark, everything included: estimation (last rows' mass, stride and
+// phase choice), permutation and index build, and the kernel (which gathers through the permutation).
+void bench_grid(Emitter& out, Timer& timer, int64_t n) {
+  const attention::ModalityLayout layout = attention::synthetic_video_layout(n, 16, 24);
+  const HostQKV h = synthetic_video(n, layout);
+  DeviceQKV d(h.shape);
+  h.upload(d);
+  std::vector<cuda::VideoRunSpec> runs;
+  for (const auto& r : layout.video_runs()) runs.push_back({r.start, r.length(), r.period()});
+  const auto shape = h.shape.attention();
+  for (const int64_t local : {int64_t{1024}, int64_t{4096}}) {
+    std::vector<std::vector<cuda::GridRunChoice>> choices;
+    std::unique_ptr<cuda::DeviceIndex> index;
+    const double est_ms =
+        timer.median_ms([&](int) { choices = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, 4); }, 1, 3);
+    const double idx_ms = timer.median_ms(
+        [&](int) { index = std::make_unique<cuda::DeviceIndex>(cuda::grid_index(n, choices, 128, local)); }, 1, 3);
+    const auto view = index->view();
+    double best = 1e30;
+    for (const bool pp : {true, false}) {
+      best = std::min(best, timer.median_ms(
+                                [&](int) {
+                                  cuda::attention_sparse(shape, d.tensors(), view, nullptr,
+                                                         {cuda::Backend::Hopper, pp, false});
+                                },
+                                1, 5));
+    }
+    const double pairs = index_pairs(*index);
+    const double density = pairs / (28.0 * static_cast<double>(n) * (n + 1) / 2.0);
+    int matching = 0;
+    for (const auto& hc : choices) matching += hc.front().stride == runs.front().period ? 1 : 0;
+    const double rec = mean_recall(h, *index, 8);
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "all included: estimation %.2f + index %.2f + kernel %.2f ms; density %.4f; recall %.4f; "
+                  "sinks 128, local %lld, 4 lines; %d/28 heads chose the layout period",
+                  est_ms, idx_ms, best, density, rec, static_cast<long long>(local), matching);
+    out.row("grid", "grid-video hopper all-included local=" + std::to_string(local), h.shape, est_ms + idx_ms + best,
+            4.0 * 128.0 * pairs, note);
   }
 }
 
@@ -182,8 +319,12 @@ int run_bench(const BenchOptions& options) {
   const auto dev = cuda::current_device();
   std::printf("device: %s (sm_%d%d, %d SMs, L2 %zu MB), driver %d, runtime %d\n", dev.name.c_str(), dev.major,
               dev.minor, dev.multiprocessors, dev.l2_bytes >> 20, dev.driver_version, dev.runtime_version);
-  bench_dense(options, out, timer, dev);
-  bench_sparse(options, out, timer, dev);
+  if (!options.dense_sizes.empty()) bench_dense(options, out, timer, dev);
+  if (!options.sparse_sizes.empty()) {
+    bench_sparse(options, out, timer, dev);
+    bench_estimated_vs(options, out, timer);
+  }
+  if (options.grid_size > 0) bench_grid(out, timer, options.grid_size);
   if (json) std::fclose(json);
   return 0;
 }

@@ -14,15 +14,18 @@
 #include <vector>
 
 #include "device_data.hpp"
+#include "estimation.hpp"
 #include "index_builder.hpp"
 #include "inputs.hpp"
 #include "mmi/attention/dense.hpp"
+#include "mmi/attention/heatmap.hpp"
 #include "mmi/attention/index.hpp"
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/patterns.hpp"
 #include "mmi/attention/sparse.hpp"
 #include "mmi/attention/synthetic.hpp"
 #include "mmi/cuda/attention.hpp"
+#include "mmi/cuda/estimate.hpp"
 #include "mmi/cuda/index_build.hpp"
 
 namespace mmi::kernels_tool {
@@ -76,14 +79,27 @@ class Report {
   int total_ = 0;
 };
 
-std::vector<Backend> backends_for(int dim) {
-  std::vector<Backend> b{Backend::Portable};
+struct Variant {
+  std::string name;
+  cuda::KernelOptions options;
+};
+
+// The kernels that can run a problem of this head dim here: every Hopper variant on an sm_90 GPU, the portable one
+// everywhere. Dense problems also run the Hopper kernel's cp.async path (as sparse tiles are loaded).
+std::vector<Variant> variants_for(int dim, bool dense) {
+  std::vector<Variant> v;
   cuda::AttentionShape probe{64, 1, 1, dim, DType::bf16, 0.0f};
+  bool hopper = false;
   try {
-    if (cuda::resolve_backend(probe, Backend::Auto) == Backend::Hopper) b.insert(b.begin(), Backend::Hopper);
+    hopper = cuda::resolve_backend(probe, Backend::Auto) == Backend::Hopper;
   } catch (const cuda::Error&) {
   }
-  return b;
+  if (hopper) {
+    v.push_back({dense ? "hopper-tma-pingpong" : "hopper-pingpong", {Backend::Hopper, true, true}});
+    v.push_back({dense ? "hopper-copy" : "hopper", {Backend::Hopper, false, false}});
+  }
+  v.push_back({"portable", {Backend::Portable, false, false}});
+  return v;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -91,12 +107,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // Runs dense or sparse attention on the device for one backend and returns the output.
-std::vector<uint16_t> run_gpu(DeviceQKV& d, Backend backend, const cuda::DeviceIndex* index) {
+std::vector<uint16_t> run_gpu(DeviceQKV& d, const cuda::KernelOptions& options, const cuda::DeviceIndex* index) {
   d.poison_output();
   if (index) {
-    cuda::attention_sparse(d.shape.attention(), d.tensors(), index->view(), nullptr, {backend, true});
+    cuda::attention_sparse(d.shape.attention(), d.tensors(), index->view(), nullptr, options);
   } else {
-    cuda::attention_dense_causal(d.shape.attention(), d.tensors(), nullptr, {backend, true});
+    cuda::attention_dense_causal(d.shape.attention(), d.tensors(), nullptr, options);
   }
   cuda::synchronize();
   return d.download_output();
@@ -169,12 +185,11 @@ void check_dense_small(Report& report) {
     const auto ref = attention::dense_reference_f64(h.qv(), h.kv(), h.vv(), attention::DenseOptions{});
     DeviceQKV d(c.s);
     h.upload(d);
-    for (const Backend b : backends_for(c.s.dim)) {
-      const std::string name = "dense " + cuda::backend_name(b) + " " + c.s.describe() +
-                               (c.synthetic ? " video-like" : " random");
+    for (const Variant& var : variants_for(c.s.dim, true)) {
+      const std::string name = "dense " + var.name + " " + c.s.describe() + (c.synthetic ? " video-like" : " random");
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        const auto out = run_gpu(d, b, nullptr);
+        const auto out = run_gpu(d, var.options, nullptr);
         report.add(name, compare(out, c.s, ref), tolerance(c.s.dtype), seconds_since(t0));
       } catch (const std::exception& e) {
         report.error(name, e.what());
@@ -192,11 +207,11 @@ void check_sparse_case(Report& report, const std::string& label, const HostQKV& 
   const attention::Density dens = attention::density(index.front());
   char extra[64];
   std::snprintf(extra, sizeof extra, " density(h0)=%.3f", dens.value());
-  for (const Backend b : backends_for(h.shape.dim)) {
-    const std::string name = "sparse " + cuda::backend_name(b) + " " + label + " " + h.shape.describe() + extra;
+  for (const Variant& var : variants_for(h.shape.dim, false)) {
+    const std::string name = "sparse " + var.name + " " + label + " " + h.shape.describe() + extra;
     const auto t0 = std::chrono::steady_clock::now();
     try {
-      const auto out = run_gpu(d, b, &di);
+      const auto out = run_gpu(d, var.options, &di);
       report.add(name, compare(out, h.shape, ref), tolerance(h.shape.dtype), seconds_since(t0));
     } catch (const std::exception& e) {
       report.error(name, e.what());
@@ -421,11 +436,11 @@ void check_large(Report& report) {
     const Shape s{1 << 20, 2, 1, 128, DType::bf16};
     DeviceQKV d(s);
     d.fill_random(901);
-    for (const Backend b : backends_for(s.dim)) {
-      const std::string name = "dense " + cuda::backend_name(b) + " " + s.describe() + " sampled rows";
+    for (const Variant& var : variants_for(s.dim, true)) {
+      const std::string name = "dense " + var.name + " " + s.describe() + " sampled rows";
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        run_gpu(d, b, nullptr);
+        run_gpu(d, var.options, nullptr);
         ErrorStats total;
         for (int32_t head = 0; head < s.heads_q; ++head) {
           const auto rows = sample(s.n, 12, 5 + head);
@@ -450,11 +465,11 @@ void check_large(Report& report) {
       DeviceQKV d(s);
       d.fill_random(1000 + n);
       const cuda::DeviceIndex index = fixed_vertical_slash(n, s.heads_q);
-      for (const Backend b : backends_for(s.dim)) {
-        const std::string name = cuda::backend_name(b) + " " + base;
+      for (const Variant& var : variants_for(s.dim, false)) {
+        const std::string name = var.name + " " + base;
         const auto t0 = std::chrono::steady_clock::now();
         try {
-          run_gpu(d, b, &index);
+          run_gpu(d, var.options, &index);
           ErrorStats total;
           for (const int32_t head : {0, 13, 27}) {
             const auto rows = sample(s.n, 8, 77 + head);
@@ -479,6 +494,129 @@ void check_large(Report& report) {
   }
 }
 
+bool same_index(const SparseIndex& a, const SparseIndex& b) {
+  return a.block_offsets == b.block_offsets && a.block_ids == b.block_ids && a.column_offsets == b.column_offsets &&
+         a.column_ids == b.column_ids && a.row_perm == b.row_perm && a.col_perm == b.col_perm;
+}
+
+// GPU estimation against the CPU core on video-like inputs: the last rows' column/diagonal mass, the vertical-slash
+// index (identical, or at least the CPU's recall), the grid choices, and the grid index built from the CPU's choices
+// (identical).
+void check_estimation(Report& report) {
+  for (const int64_t n : {int64_t{4096}, int64_t{6001}}) {
+    attention::SyntheticSpec spec;
+    spec.layout = attention::synthetic_video_layout(n, 8, 12, 64, 96);
+    spec.heads_q = 4;
+    spec.heads_kv = 1;
+    spec.dim = 128;
+    spec.seed = 9;
+    const HostQKV h = host_from(attention::synthetic_qkv(spec), DType::bf16);
+    DeviceQKV d(h.shape);
+    h.upload(d);
+    const auto shape = h.shape.attention();
+    const std::string tag = " " + h.shape.describe();
+    const double scale = 1.0 / std::sqrt(128.0);
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      const cuda::RowsMass gm = cuda::last_rows_mass(shape, d.q.get(), d.k.get(), 0, n);
+      const auto gc = gm.column.download(), gd = gm.diagonal.download();
+      std::vector<double> ref, got;
+      for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+        std::vector<int64_t> rows;
+        for (int64_t r = std::max<int64_t>(0, n - 64); r < n; ++r) rows.push_back(r);
+        std::vector<double> col(static_cast<size_t>(n), 0.0), diag(static_cast<size_t>(n), 0.0);
+        attention::detail::for_each_attention_row(h.qv(), h.kv(), head, rows, scale,
+                                                  [&](size_t i, std::span<const double> w) {
+                                                    for (int64_t key = 0; key <= rows[i]; ++key) {
+                                                      col[static_cast<size_t>(key)] += w[static_cast<size_t>(key)];
+                                                      diag[static_cast<size_t>(rows[i] - key)] += w[static_cast<size_t>(key)];
+                                                    }
+                                                  });
+        ref.insert(ref.end(), col.begin(), col.end());
+        ref.insert(ref.end(), diag.begin(), diag.end());
+        got.insert(got.end(), gc.begin() + head * n, gc.begin() + (head + 1) * n);
+        got.insert(got.end(), gd.begin() + head * n, gd.begin() + (head + 1) * n);
+      }
+      ErrorStats e;
+      double num = 0.0, den = 0.0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        num += (got[i] - ref[i]) * (got[i] - ref[i]);
+        den += ref[i] * ref[i];
+        e.max_abs = std::max(e.max_abs, std::fabs(got[i] - ref[i]));
+        e.nonfinite += std::isfinite(got[i]) ? 0 : 1;
+      }
+      e.rel_l2 = std::sqrt(num / den);
+      e.compared = static_cast<int64_t>(ref.size());
+      report.add("estimation last-rows column+diagonal mass" + tag, e, 1e-3, seconds_since(t0));
+    } catch (const std::exception& e) {
+      report.error("estimation last-rows mass" + tag, e.what());
+    }
+
+    attention::PatternConfig vs;
+    vs.pattern = attention::Pattern::vertical_slash;
+    vs.vertical_slash = {100, 500};
+    const std::vector<attention::PatternConfig> vs_cfg{vs};
+    const auto cpu_vs = attention::estimate_heads(h.qv(), h.kv(), spec.layout, vs_cfg);
+    try {
+      const cuda::DeviceIndex gvs = cuda::estimate_vertical_slash(shape, d.q.get(), d.k.get(), 100, 500);
+      int same = 0;
+      double worst = 1.0;
+      const auto rows = attention::sample_rows(n, 16);
+      for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+        const SparseIndex g = gvs.download_head(head);
+        if (same_index(g, cpu_vs[static_cast<size_t>(head)].index)) {
+          ++same;
+          continue;
+        }
+        const double rg = attention::recall(h.qv(), h.kv(), head, g, rows);
+        const double rc = attention::recall(h.qv(), h.kv(), head, cpu_vs[static_cast<size_t>(head)].index, rows);
+        worst = std::min(worst, rg - rc + 1.0);
+      }
+      char detail[128];
+      std::snprintf(detail, sizeof detail, "%d of %d heads identical; worst recall vs CPU %+.4f", same,
+                    h.shape.heads_q, worst - 1.0);
+      report.add_exact("estimation vertical-slash index (100, 500)" + tag, worst >= 0.99, detail);
+    } catch (const std::exception& e) {
+      report.error("estimation vertical-slash" + tag, e.what());
+    }
+
+    attention::PatternConfig gridc;
+    gridc.pattern = attention::Pattern::grid;
+    gridc.sink_tokens = 64;
+    gridc.local_tokens = 512;
+    gridc.grid_lines = 4;
+    const std::vector<attention::PatternConfig> grid_cfg{gridc};
+    const auto cpu_grid = attention::estimate_heads(h.qv(), h.kv(), spec.layout, grid_cfg);
+    std::vector<cuda::VideoRunSpec> runs;
+    for (const auto& r : spec.layout.video_runs()) runs.push_back({r.start, r.length(), r.period()});
+    try {
+      const auto gpu_choices = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, 4);
+      int agree = 0, total = 0;
+      std::vector<std::vector<cuda::GridRunChoice>> cpu_choices(static_cast<size_t>(h.shape.heads_q));
+      for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+        for (size_t r = 0; r < runs.size(); ++r) {
+          const auto& c = cpu_grid[static_cast<size_t>(head)].grid[r];
+          const auto& g = gpu_choices[static_cast<size_t>(head)][r];
+          ++total;
+          agree += (c.run.stride == g.stride && c.phases == g.phases) ? 1 : 0;
+          cpu_choices[static_cast<size_t>(head)].push_back({c.run.start, c.run.length, c.run.stride, c.phases, c.score});
+        }
+      }
+      report.add_exact("estimation grid choices (stride, phases)" + tag, agree == total,
+                       std::to_string(agree) + " of " + std::to_string(total) + " runs agree with the CPU core");
+      const cuda::DeviceIndex gi = cuda::grid_index(n, cpu_choices, gridc.sink_tokens, gridc.local_tokens);
+      int same = 0;
+      for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+        same += same_index(gi.download_head(head), cpu_grid[static_cast<size_t>(head)].index) ? 1 : 0;
+      }
+      report.add_exact("grid index from the CPU's choices" + tag, same == h.shape.heads_q,
+                       std::to_string(same) + " of " + std::to_string(h.shape.heads_q) + " heads identical");
+    } catch (const std::exception& e) {
+      report.error("estimation grid" + tag, e.what());
+    }
+  }
+}
+
 // A few small problems touching every kernel path (dense, sparse with permutations, column tiles, the index
 // builder), for compute-sanitizer, under which everything runs tens of times slower.
 void check_quick(Report& report) {
@@ -489,9 +627,9 @@ void check_quick(Report& report) {
     const auto ref = attention::dense_reference_f64(h.qv(), h.kv(), h.vv(), attention::DenseOptions{});
     DeviceQKV d(s);
     h.upload(d);
-    for (const Backend b : backends_for(s.dim)) {
+    for (const Variant& var : variants_for(s.dim, true)) {
       const auto t0 = std::chrono::steady_clock::now();
-      report.add("dense " + cuda::backend_name(b) + " " + s.describe(), compare(run_gpu(d, b, nullptr), s, ref),
+      report.add("dense " + var.name + " " + s.describe(), compare(run_gpu(d, var.options, nullptr), s, ref),
                  tolerance(s.dtype), seconds_since(t0));
     }
     std::vector<SparseIndex> index;
@@ -514,6 +652,7 @@ int run_check(const CheckOptions& options) {
     check_sparse_small(report);
     check_vertical_slash_builder(report);
     check_patterns(report);
+    check_estimation(report);
     if (options.large) check_large(report);
   }
   std::printf("check: %d of %d passed\n", report.total() - report.failures(), report.total());

@@ -1,6 +1,6 @@
 // mmi-kernels: check the CUDA attention kernels against the CPU reference, or time them.
 //   mmi-kernels check [--no-large] [--quick] [--json FILE]
-//   mmi-kernels bench [--dense N,N,...] [--sparse N,N,...] [--json FILE]
+//   mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--json FILE]
 //   mmi-kernels info
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +30,7 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
 int usage() {
   std::fprintf(stderr,
                "usage: mmi-kernels check [--no-large] [--quick] [--json FILE]\n"
-               "       mmi-kernels bench [--dense N,N,...] [--sparse N,N,...] [--json FILE]\n"
+               "       mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--json FILE]\n"
                "       mmi-kernels info\n");
   return 2;
 }
@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
           o.dense_sizes = parse_sizes(argv[++i]);
         } else if (a == "--sparse" && i + 1 < argc) {
           o.sparse_sizes = parse_sizes(argv[++i]);
+        } else if (a == "--grid" && i + 1 < argc) {
+          const auto g = parse_sizes(argv[++i]);
+          o.grid_size = g.empty() ? 0 : g.front();
         } else if (a == "--json" && i + 1 < argc) {
           o.json = argv[++i];
         } else {

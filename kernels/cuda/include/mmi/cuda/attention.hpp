@@ -39,6 +39,7 @@ enum class Backend : int32_t { Auto = 0, Hopper = 1, Portable = 2 };
 struct KernelOptions {
   Backend backend = Backend::Auto;
   bool pingpong = true;  // Hopper: the two consumer warpgroups take turns issuing matrix products
+  bool tma = true;       // Hopper, dense: tiles loaded by the bulk tensor copy engine rather than cp.async
 };
 
 // A layer's sparse index on the device, all query heads: CSR flattened over (head, query block). Head h, query
