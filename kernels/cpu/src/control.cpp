@@ -62,7 +62,14 @@ void parallel_for(int64_t count, const RunControl& control, const std::function<
   while (take_and_run()) {
     const int64_t d = done.load(std::memory_order_relaxed);
     if (control.progress && d != reported && d < count) {
-      control.progress(d, count);
+      try {
+        control.progress(d, count);
+      } catch (...) {  // a failing progress callback stops the work like a failing unit
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        stop.store(true, std::memory_order_relaxed);
+        break;
+      }
       reported = d;
     }
   }

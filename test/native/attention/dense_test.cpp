@@ -234,6 +234,16 @@ TEST(dense_cancel_and_progress) {
   CHECK(!reports.empty() && reports.back().first == reports.back().second && reports.back().second == 2 * 5)
       << "last progress report must be total (2 heads × 5 blocks)";
   for (size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].first > reports[i - 1].first) << "progress went back";
+  // A progress callback that throws stops the work and its exception comes out.
+  control.threads = 2;
+  control.progress = [](int64_t, int64_t) { throw std::runtime_error("consumer gone"); };
+  bool rethrown = false;
+  try {
+    dense_attention(q.view(), k.view(), v.view(), support::output(o, 2, 300, 64), {}, control);
+  } catch (const std::runtime_error& e) {
+    rethrown = std::string(e.what()) == "consumer gone";
+  }
+  CHECK(rethrown) << "the progress callback's exception was lost";
   // Cancel from inside the work: the call stops and throws.
   std::atomic<int> units{0};
   cancel = false;
