@@ -280,6 +280,7 @@ describe('hostile arguments', () => {
         'ascending',
       ],
       ['short out', () => attentionDense(q, k, k, { out: new Float32Array(5) }), 'out holds'],
+      ['out is q', () => attentionDense(q, k, k, { out: q.data }), 'overlaps'],
       ['bad layout total', () => estimateIndex(q, k, { layout, pattern: { kind: 'grid' } }), 'covers'],
       [
         'unknown pattern',

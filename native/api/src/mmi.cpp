@@ -4,6 +4,8 @@
 #include "mmi.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <initializer_list>
 #include <atomic>
 #include <memory>
 #include <new>
@@ -83,10 +85,19 @@ at::HeadsView view_of(const mmi_tensor* t, const char* name) {
   return at::HeadsView{t->data, static_cast<at::DType>(t->dtype), t->heads, t->tokens, t->dim, 0, 0};
 }
 
-at::OutputView output_of(float* out, int64_t length, const at::HeadsView& q) {
+// The output must not share bytes with an input: the kernels read inputs while they write outputs.
+at::OutputView output_of(float* out, int64_t length, const at::HeadsView& q,
+                         std::initializer_list<const mmi_tensor*> inputs) {
   not_null(out, "out");
   at::require(length == q.heads * q.n * q.dim, "out holds " + std::to_string(length) + " floats, expected " +
                                                    std::to_string(q.heads * q.n * q.dim));
+  const auto out_begin = reinterpret_cast<uintptr_t>(out);
+  const auto out_end = out_begin + static_cast<uintptr_t>(length) * sizeof(float);
+  for (const mmi_tensor* t : inputs) {
+    const auto begin = reinterpret_cast<uintptr_t>(t->data);
+    const auto end = begin + static_cast<uintptr_t>(t->length * at::dtype_size(static_cast<at::DType>(t->dtype)));
+    at::require(end <= out_begin || begin >= out_end, "out overlaps an input tensor");
+  }
   return at::OutputView{out, q.heads, q.n, q.dim, 0, 0};
 }
 
@@ -201,7 +212,7 @@ mmi_status mmi_attention_dense(const mmi_tensor* q, const mmi_tensor* k, const m
                                const mmi_run_options* run) {
   return guarded([&] {
     const at::HeadsView qv = view_of(q, "q"), kv = view_of(k, "k"), vv = view_of(v, "v");
-    const at::OutputView o = output_of(out, out_length, qv);
+    const at::OutputView o = output_of(out, out_length, qv, {q, k, v});
     at::DenseOptions opts;
     if (options != nullptr) {
       opts.causal = options->causal != 0;
@@ -357,7 +368,7 @@ mmi_status mmi_attention_sparse(const mmi_tensor* q, const mmi_tensor* k, const 
                                 const mmi_run_options* run) {
   return guarded([&] {
     const at::HeadsView qv = view_of(q, "q"), kv = view_of(k, "k"), vv = view_of(v, "v");
-    const at::OutputView o = output_of(out, out_length, qv);
+    const at::OutputView o = output_of(out, out_length, qv, {q, k, v});
     not_null(index, "index");
     at::SparseOptions opts;
     opts.causal = causal != 0;

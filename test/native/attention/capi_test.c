@@ -184,6 +184,8 @@ int main(void) {
   EXPECT_STATUS(mmi_attention_dense(NULL, &tk, &tv, NULL, out, qn, NULL), MMI_INVALID_ARGUMENT);
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, NULL, qn, NULL), MMI_INVALID_ARGUMENT);
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, out, qn + 1, NULL), MMI_INVALID_ARGUMENT);
+  EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, NULL, q, qn, NULL), MMI_INVALID_ARGUMENT); /* out = q */
+  EXPECT(strstr(mmi_last_error(), "overlaps") != NULL, "message: %s", mmi_last_error());
   const int64_t cu_bad[] = {0, 100, 90, N};
   const mmi_dense_options seg_bad = {0, cu_bad, 4, 0.0f, 0};
   EXPECT_STATUS(mmi_attention_dense(&tq, &tk, &tv, &seg_bad, out, qn, NULL), MMI_INVALID_ARGUMENT);
