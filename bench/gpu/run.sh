@@ -11,7 +11,7 @@ LOG=$OUT/log.txt
 RES=$OUT/results.jsonl
 BUILD=${MMI_GPU_BUILD:-/tmp/mmi-gpu-build}
 BIN=$BUILD/native/tools/kernels/mmi-kernels
-STEPS=${MMI_GPU_STEPS:-build sass check bench baselines ncu summary}
+STEPS=${MMI_GPU_STEPS:-build sass check bench baselines sanitize summary}
 MINF=.devcarry/minference/minference_pit.py
 export PYTHONUNBUFFERED=1
 
@@ -45,22 +45,25 @@ fi
 if want check; then
   step check-quick
   timeout 120 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -12
-  step check
-  timeout 420 "$BIN" check --json "$RES" >>"$LOG" 2>&1
-  echo "check exit $?" | tee -a "$LOG"
-  grep -E "^(FAIL|check:)" "$LOG" | tail -30
 fi
 
 if want bench; then
   step bench
-  timeout 400 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -40
+  timeout 170 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -40
 fi
 
 if want baselines; then
   step baselines
   extra=()
   [[ -f $MINF ]] && extra=(--minference "$MINF")
-  timeout 240 python3 bench/gpu/baselines.py --json "$RES" "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
+  timeout 100 python3 bench/gpu/baselines.py --json "$RES" "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
+fi
+
+if want check; then
+  step check
+  timeout "${MMI_CHECK_TIMEOUT:-330}" "$BIN" check --json "$RES" >>"$LOG" 2>&1
+  echo "check exit $?" | tee -a "$LOG"
+  grep -E "^(FAIL|check:)" "$LOG" | tail -30
 fi
 
 if want minference1m && [[ -f $MINF ]]; then
@@ -71,9 +74,13 @@ fi
 
 if want sanitize; then
   step memcheck
-  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -6
+  timeout 100 compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN" check --quick >"$OUT/sanitizer.txt" 2>&1
+  echo "memcheck exit $?" | tee -a "$OUT/sanitizer.txt" "$LOG"
+  tail -3 "$OUT/sanitizer.txt" | tee -a "$LOG"
   step racecheck
-  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN" check --quick 2>&1 | tee -a "$LOG" | tail -6
+  timeout 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN" check --quick >>"$OUT/sanitizer.txt" 2>&1
+  echo "racecheck exit $?" | tee -a "$OUT/sanitizer.txt" "$LOG"
+  tail -3 "$OUT/sanitizer.txt" | tee -a "$LOG"
 fi
 
 if want ncu; then

@@ -5,7 +5,6 @@
 
 #include <cuda_runtime.h>
 
-#include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <algorithm>
 #include <climits>
@@ -258,99 +257,126 @@ void run_mass_dim(const MassParams& p, int64_t heads, int dim, cudaStream_t stre
   }
 }
 
-// Scores with the forced entries lifted above every real score, for the descending sort.
-__global__ void lift_forced(const float* src, float* dst, int32_t* idx, int64_t length, int64_t heads, int64_t forced) {
-  const int64_t total = length * heads;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t pos = i % length;
-    dst[i] = pos < forced ? INFINITY : src[i];
-    idx[i] = static_cast<int32_t>(pos);
-  }
+// Top-k per head by radix select (one CTA per head): the k-th largest key in four 8-bit passes, then the selected
+// positions written in ascending order by a block-wide ordered compaction; among keys equal to the threshold the
+// lowest positions win (the CPU core's tie rule). Forced positions get the largest key.
+constexpr int kSelectThreads = 1024;
+
+__device__ __forceinline__ uint32_t select_key(const float* scores, int64_t i, int64_t forced) {
+  return i < forced ? 0xFFFFFFFFu : __float_as_uint(fmaxf(scores[i], 0.0f));
 }
 
-// The first `take` indices of each head's sorted row into [heads, width] (-1 padded).
-__global__ void gather_top(const int32_t* sorted, int64_t length, int64_t heads, int32_t take, int32_t width,
-                           int32_t* out) {
-  const int64_t total = static_cast<int64_t>(width) * heads;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t h = i / width, j = i % width;
-    out[i] = j < take ? sorted[h * length + j] : INT_MAX;
+// Exclusive prefix of `flag` over the block (thread order) and the block total.
+__device__ __forceinline__ int block_prefix(bool flag, int* warp_sums, int& total) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const uint32_t ballot = __ballot_sync(0xffffffffu, flag);
+  const int within = __popc(ballot & ((1u << lane) - 1));
+  if (lane == 0) warp_sums[warp] = __popc(ballot);
+  __syncthreads();
+  if (warp == 0) {
+    const int v = warp_sums[lane];
+    int incl = v;
+    for (int o = 1; o < 32; o <<= 1) {
+      const int x = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += x;
+    }
+    warp_sums[lane] = incl - v;
+    if (lane == 31) warp_sums[32] = incl;
   }
+  __syncthreads();
+  const int prefix = warp_sums[warp] + within;
+  total = warp_sums[32];
+  __syncthreads();
+  return prefix;
 }
 
-__global__ void pad_sorted(int32_t* list, int64_t count) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    if (list[i] == INT_MAX) list[i] = -1;
+__global__ void __launch_bounds__(kSelectThreads) top_k_select(const float* all_scores, int64_t length, int64_t forced,
+                                                              int64_t k, int32_t width, int32_t* out) {
+  __shared__ int hist[256];
+  __shared__ int warp_sums[33];
+  __shared__ uint32_t s_prefix;
+  __shared__ int64_t s_remaining;
+  const int64_t head = blockIdx.x;
+  const float* scores = all_scores + head * length;
+  int32_t* dst = out + head * width;
+  uint32_t prefix = 0, mask = 0;
+  int64_t remaining = k;  // how many of the keys matching the prefix are still to take
+  for (int shift = 24; shift >= 0 && k > 0; shift -= 8) {
+    for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
+      const uint32_t key = select_key(scores, i, forced);
+      if ((key & mask) == prefix) atomicAdd(&hist[(key >> shift) & 0xFF], 1);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int64_t above = 0;
+      int b = 255;
+      for (; b > 0; --b) {
+        if (above + hist[b] >= remaining) break;
+        above += hist[b];
+      }
+      s_prefix = prefix | (static_cast<uint32_t>(b) << shift);
+      s_remaining = remaining - above;
+    }
+    __syncthreads();
+    prefix = s_prefix;
+    remaining = s_remaining;
+    mask |= 0xFFu << shift;
+    __syncthreads();
   }
-}
-
-std::vector<int64_t> segment_offsets(int64_t heads, int64_t length) {
-  std::vector<int64_t> off(static_cast<size_t>(heads + 1));
-  for (int64_t h = 0; h <= heads; ++h) off[static_cast<size_t>(h)] = h * length;
-  return off;
+  // prefix is now the threshold key T; take every key > T and the first `remaining` keys == T.
+  int64_t written = 0, equal_seen = 0;
+  for (int64_t base = 0; base < length && k > 0; base += blockDim.x) {
+    const int64_t i = base + threadIdx.x;
+    const uint32_t key = i < length ? select_key(scores, i, forced) : 0u;
+    const bool valid = i < length;
+    const bool eq = valid && key == prefix;
+    int eq_total = 0;
+    const int eq_rank = block_prefix(eq, warp_sums, eq_total);
+    const bool take = valid && (key > prefix || (eq && equal_seen + eq_rank < remaining));
+    int take_total = 0;
+    const int pos = block_prefix(take, warp_sums, take_total);
+    if (take && written + pos < width) dst[written + pos] = static_cast<int32_t>(i);
+    written += take_total;
+    equal_seen += eq_total;
+  }
+  for (int64_t j = (k > 0 ? written : 0) + threadIdx.x; j < width; j += blockDim.x) dst[j] = -1;
 }
 
 // Top `budget` positions of each head's scores (forced first `forced` positions), ascending, -1 padded.
 DeviceBuffer<int32_t> top_positions(const float* scores, int64_t heads, int64_t length, int64_t forced, int64_t budget,
                                     int32_t width, cudaStream_t stream) {
-  const int64_t total = heads * length;
-  DeviceBuffer<float> keys(static_cast<size_t>(total)), keys_sorted(static_cast<size_t>(total));
-  DeviceBuffer<int32_t> idx(static_cast<size_t>(total)), idx_sorted(static_cast<size_t>(total));
-  lift_forced<<<1024, 256, 0, stream>>>(scores, keys.get(), idx.get(), length, heads, forced);
-  MMI_CUDA_CHECK_LAUNCH("lift_forced");
-  const DeviceBuffer<int64_t> off(segment_offsets(heads, length));
-  size_t temp_bytes = 0;
-  MMI_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-      nullptr, temp_bytes, keys.get(), keys_sorted.get(), idx.get(), idx_sorted.get(), total,
-      static_cast<int64_t>(heads), off.get(), off.get() + 1, 0, 32, stream));
-  DeviceBuffer<uint8_t> temp(temp_bytes);
-  MMI_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-      temp.get(), temp_bytes, keys.get(), keys_sorted.get(), idx.get(), idx_sorted.get(), total,
-      static_cast<int64_t>(heads), off.get(), off.get() + 1, 0, 32, stream));
-  const auto take = static_cast<int32_t>(std::min(budget, length));
-  DeviceBuffer<int32_t> picked(static_cast<size_t>(heads) * width), out(static_cast<size_t>(heads) * width);
-  gather_top<<<256, 256, 0, stream>>>(idx_sorted.get(), length, heads, take, width, picked.get());
-  MMI_CUDA_CHECK_LAUNCH("gather_top");
-  const DeviceBuffer<int64_t> off2(segment_offsets(heads, width));
-  size_t temp2 = 0;
-  MMI_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortKeys(nullptr, temp2, picked.get(), out.get(),
-                                                         static_cast<int64_t>(heads) * width, heads, off2.get(),
-                                                         off2.get() + 1, 0, 32, stream));
-  DeviceBuffer<uint8_t> t2(temp2);
-  MMI_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortKeys(t2.get(), temp2, picked.get(), out.get(),
-                                                         static_cast<int64_t>(heads) * width, heads, off2.get(),
-                                                         off2.get() + 1, 0, 32, stream));
-  pad_sorted<<<256, 256, 0, stream>>>(out.get(), static_cast<int64_t>(heads) * width);
-  MMI_CUDA_CHECK_LAUNCH("pad_sorted");
+  DeviceBuffer<int32_t> out(static_cast<size_t>(heads) * width);
+  const int64_t k = std::min(budget, length);
+  top_k_select<<<static_cast<unsigned>(heads), kSelectThreads, 0, stream>>>(scores, length, forced, k, width,
+                                                                            out.get());
+  MMI_CUDA_CHECK_LAUNCH("top_k_select");
   MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
   return out;
 }
 
-// Grid stride score of candidate `cand` for head blockIdx.y (see kernels/README.md via the CPU core): line excess
-// (mass of the top `lines` phases over the run's column mass, minus lines/s) + slash excess (diagonal mass on
-// multiples of s, minus their share of diagonals). One CTA per (candidate, head); phase sums in shared memory.
+// Grid stride score of candidate blockIdx.x for head blockIdx.y (the CPU core's definition, kernels/cpu/src/grid.cpp):
+// line excess (mass of the top `lines` phases over the run's column mass, minus lines/s) + slash excess (diagonal
+// mass on multiples of s over all diagonal mass, minus their share of diagonals). Phase sums by one thread per phase
+// (coalesced, no atomics); `phase_out`, when given, receives them.
 __global__ void grid_scores(const float* column, const float* diagonal, int64_t length, const int64_t* strides,
                             int32_t candidates, int32_t lines, double* scores, float* phase_out, int64_t max_stride) {
   extern __shared__ float phase[];
+  __shared__ double red[3][32];
   const int64_t head = blockIdx.y, ci = blockIdx.x;
-  const int64_t s = strides[ci];
+  const int64_t s = strides[head * candidates + ci];
   const float* c = column + head * length;
   const float* d = diagonal + head * length;
-  for (int64_t r = threadIdx.x; r < s; r += blockDim.x) phase[r] = 0.0f;
-  __shared__ double red[4][32];
-  __syncthreads();
   double total = 0.0, diag_total = 0.0, diag_periodic = 0.0;
-  for (int64_t u = threadIdx.x; u < length; u += blockDim.x) {
-    atomicAdd(&phase[u % s], c[u]);
-    total += c[u];
-    if (u >= 1) {
-      diag_total += d[u];
-      if (u % s == 0) diag_periodic += d[u];
-    }
+  for (int64_t r = threadIdx.x; r < s; r += blockDim.x) {
+    float m = 0.0f;
+    for (int64_t u = r; u < length; u += s) m += c[u];
+    phase[r] = m;
+    total += m;
   }
+  for (int64_t o = 1 + threadIdx.x; o < length; o += blockDim.x) diag_total += d[o];
+  for (int64_t o = s * (1 + threadIdx.x); o < length; o += s * blockDim.x) diag_periodic += d[o];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   double vals[3] = {total, diag_total, diag_periodic};
   for (int v = 0; v < 3; ++v) {
@@ -358,12 +384,16 @@ __global__ void grid_scores(const float* column, const float* diagonal, int64_t 
     if (lane == 0) red[v][warp] = vals[v];
   }
   __syncthreads();
+  if (phase_out) {
+    for (int64_t r = threadIdx.x; r < s; r += blockDim.x) phase_out[(head * candidates + ci) * max_stride + r] = phase[r];
+  }
+  __syncthreads();  // the selection below marks phases in place
   if (threadIdx.x == 0) {
     for (int v = 0; v < 3; ++v) {
       vals[v] = 0.0;
       for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) vals[v] += red[v][w];
     }
-    // Top `lines` phases by repeated selection (ties: lower phase).
+    // Top `lines` phases by repeated selection (ties: lower phase); taken entries are marked negative.
     const int64_t kept = min(static_cast<int64_t>(lines), s);
     double top = 0.0;
     for (int64_t i = 0; i < kept; ++i) {
@@ -372,21 +402,15 @@ __global__ void grid_scores(const float* column, const float* diagonal, int64_t 
         if (phase[r] >= 0.0f && (best < 0 || phase[r] > phase[best])) best = r;
       }
       top += phase[best];
-      phase[best] = -1.0f - phase[best];  // taken; restored below
+      phase[best] = -1.0f - phase[best];
     }
-    for (int64_t r = 0; r < s; ++r) {
-      if (phase[r] < 0.0f) phase[r] = -1.0f - phase[r];
-    }
-    const double line = vals[0] > 0.0 && kept > 0 ? top / vals[0] - static_cast<double>(kept) / static_cast<double>(s) : 0.0;
+    const double line =
+        vals[0] > 0.0 && kept > 0 ? top / vals[0] - static_cast<double>(kept) / static_cast<double>(s) : 0.0;
     const int64_t multiples = (length - 1) / s;
     const double slash = vals[1] > 0.0 && length > 1
                              ? vals[2] / vals[1] - static_cast<double>(multiples) / static_cast<double>(length - 1)
                              : 0.0;
     scores[head * candidates + ci] = line + slash;
-  }
-  __syncthreads();
-  if (phase_out) {
-    for (int64_t r = threadIdx.x; r < s; r += blockDim.x) phase_out[(head * candidates + ci) * max_stride + r] = phase[r];
   }
 }
 
@@ -489,7 +513,9 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
     if (!cands.empty()) {
       const auto nc = static_cast<int32_t>(cands.size());
       const int64_t max_stride = *std::max_element(cands.begin(), cands.end());
-      const DeviceBuffer<int64_t> dstrides(cands);
+      std::vector<int64_t> per_head(static_cast<size_t>(heads * nc));
+      for (int64_t h = 0; h < heads; ++h) std::copy(cands.begin(), cands.end(), per_head.begin() + h * nc);
+      const DeviceBuffer<int64_t> dstrides(per_head);
       DeviceBuffer<double> scores(static_cast<size_t>(heads * nc));
       const size_t smem = static_cast<size_t>(max_stride) * sizeof(float);
       MMI_CUDA_CHECK(cudaFuncSetAttribute(grid_scores, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -516,31 +542,37 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
         chosen[static_cast<size_t>(h)].score = best - (stride == run.period ? kPriorBonus : 0.0);
       }
     }
-    // Phases of the chosen stride: its phase masses, top `lines` (ties: lower phase), ascending.
-    for (int64_t h = 0; h < heads; ++h) {
-      GridRunChoice& c = chosen[static_cast<size_t>(h)];
-      const int64_t s = c.stride;
-      const std::vector<int64_t> one{s};
-      const DeviceBuffer<int64_t> dstride(one);
-      DeviceBuffer<double> score(1);
-      DeviceBuffer<float> phase(static_cast<size_t>(s));
-      const size_t smem = static_cast<size_t>(s) * sizeof(float);
+    // Phases of each head's chosen stride: its phase masses, top `lines` (ties: lower phase), ascending.
+    {
+      std::vector<int64_t> strides(static_cast<size_t>(heads));
+      int64_t max_stride = 1;
+      for (int64_t h = 0; h < heads; ++h) {
+        strides[static_cast<size_t>(h)] = chosen[static_cast<size_t>(h)].stride;
+        max_stride = std::max(max_stride, strides[static_cast<size_t>(h)]);
+      }
+      const DeviceBuffer<int64_t> dstrides(strides);
+      DeviceBuffer<double> score(static_cast<size_t>(heads));
+      DeviceBuffer<float> phase(static_cast<size_t>(heads * max_stride));
+      const size_t smem = static_cast<size_t>(max_stride) * sizeof(float);
       MMI_CUDA_CHECK(cudaFuncSetAttribute(grid_scores, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(smem)));
-      grid_scores<<<dim3(1, 1), 256, smem, stream>>>(mass.column.get() + h * mass.length,
-                                                     mass.diagonal.get() + h * mass.length, mass.length, dstride.get(),
-                                                     1, static_cast<int32_t>(lines), score.get(), phase.get(), s);
+      grid_scores<<<dim3(1, static_cast<unsigned>(heads)), 256, smem, stream>>>(
+          mass.column.get(), mass.diagonal.get(), mass.length, dstrides.get(), 1, static_cast<int32_t>(lines),
+          score.get(), phase.get(), max_stride);
       MMI_CUDA_CHECK_LAUNCH("grid_scores");
-      const std::vector<float> pm = phase.download();
-      std::vector<int64_t> order(static_cast<size_t>(s));
-      for (int64_t r = 0; r < s; ++r) order[static_cast<size_t>(r)] = r;
-      const int64_t kept = std::min(lines, s);
-      std::partial_sort(order.begin(), order.begin() + kept, order.end(), [&](int64_t a, int64_t b) {
-        return pm[static_cast<size_t>(a)] > pm[static_cast<size_t>(b)] ||
-               (pm[static_cast<size_t>(a)] == pm[static_cast<size_t>(b)] && a < b);
-      });
-      c.phases.assign(order.begin(), order.begin() + kept);
-      std::sort(c.phases.begin(), c.phases.end());
+      const std::vector<float> pm_all = phase.download();
+      for (int64_t h = 0; h < heads; ++h) {
+        GridRunChoice& c = chosen[static_cast<size_t>(h)];
+        const float* pm = pm_all.data() + h * max_stride;
+        std::vector<int64_t> order(static_cast<size_t>(c.stride));
+        for (int64_t r = 0; r < c.stride; ++r) order[static_cast<size_t>(r)] = r;
+        const int64_t kept = std::min(lines, c.stride);
+        std::partial_sort(order.begin(), order.begin() + kept, order.end(), [&](int64_t a, int64_t b) {
+          return pm[a] > pm[b] || (pm[a] == pm[b] && a < b);
+        });
+        c.phases.assign(order.begin(), order.begin() + kept);
+        std::sort(c.phases.begin(), c.phases.end());
+      }
     }
     for (int64_t h = 0; h < heads; ++h) out[static_cast<size_t>(h)].push_back(chosen[static_cast<size_t>(h)]);
   }

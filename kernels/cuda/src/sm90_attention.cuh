@@ -30,15 +30,18 @@
 
 namespace mmi::cuda::detail {
 
-enum class Sm90Mode : int { Sparse = 0, DenseTma = 1, DenseCopy = 2 };
+// Sparse: cp.async gathers only. SparseTma: contiguous, unpermuted key blocks by the bulk copy engine, the rest
+// (listed columns, permuted blocks) by cp.async. Dense: every tile by TMA or by cp.async.
+enum class Sm90Mode : int { Sparse = 0, DenseTma = 1, DenseCopy = 2, SparseTma = 3 };
 
 struct Sm90TensorMaps {
   CUtensorMap k;
   CUtensorMap v;
 };
 
-// A 3-D map [heads][n][d] of 16-bit elements, boxes of 64 columns x 128 rows, 128-byte swizzle, zeros past n.
-Sm90TensorMaps make_kv_maps(const void* k, const void* v, int64_t heads, int64_t n, int d, DType dtype);
+// A 3-D map [heads][n][d] of 16-bit elements, boxes of 64 columns x `box_rows` rows, 128-byte swizzle, zeros past
+// n.
+Sm90TensorMaps make_kv_maps(const void* k, const void* v, int64_t heads, int64_t n, int d, DType dtype, int box_rows);
 
 template <int D>
 struct Sm90Layout {
@@ -56,7 +59,8 @@ struct Sm90Layout {
     int32_t ksrc[BN];     // original key position to load, -1 for an empty slot
     int32_t stats[4][2];  // per producer warp: max of kpos[0], max of kpos[1] (no mask needed below the rows)
     int32_t end;
-    int32_t pad[7];
+    int32_t tma_row[2];   // SparseTma: first key of a half-tile loaded by TMA, -1 when gathered by cp.async
+    int32_t pad[5];
   };
 
   static constexpr int kQ = 0;
@@ -104,7 +108,8 @@ template <typename T, int D, Sm90Mode Mode, bool PingPong>
 __global__ void __launch_bounds__(384, 1)
     sm90_attention_kernel(const __grid_constant__ AttentionParams p, const __grid_constant__ Sm90TensorMaps maps) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  constexpr bool Sparse = Mode == Sm90Mode::Sparse;
+  constexpr bool Sparse = Mode == Sm90Mode::Sparse || Mode == Sm90Mode::SparseTma;
+  constexpr bool Mixed = Mode == Sm90Mode::SparseTma;
   constexpr bool Tma = Mode == Sm90Mode::DenseTma;
   using L = Sm90Layout<D>;
   constexpr int BN = L::BN;
@@ -134,12 +139,13 @@ __global__ void __launch_bounds__(384, 1)
   if (tid == 0) {
     // Copy-filled stages get 128 cp.async arrivals, plus (keys) 128 ordinary ones once the positions are written;
     // TMA-filled stages one arrival with the expected byte count.
+    // Mixed stages take both, plus one expect-tx arrival from the thread that issues the TMA copies.
     for (int s = 0; s < KS; ++s) {
-      mbar_init(bar_full_k + 8 * s, Tma ? 1 : 256);
+      mbar_init(bar_full_k + 8 * s, Tma ? 1 : (Mixed ? 257 : 256));
       mbar_init(bar_empty_k + 8 * s, 8);  // one per consumer warp
     }
     for (int s = 0; s < VS; ++s) {
-      mbar_init(bar_full_v + 8 * s, Tma ? 1 : 128);
+      mbar_init(bar_full_v + 8 * s, Tma ? 1 : (Mixed ? 129 : 128));
       mbar_init(bar_empty_v + 8 * s, 8);
     }
     fence_mbarrier_init();
@@ -184,16 +190,36 @@ __global__ void __launch_bounds__(384, 1)
       Ring<KS> kr;
       Ring<VS> vr;
       int prev_kstage = 0;
+      // Mixed mode: the half-tiles of whole unpermuted blocks (64 keys x D) by TMA, announced with their bytes.
+      auto issue_tma_halves = [&](const typename L::Meta& meta, uint32_t dst, const CUtensorMap* map, uint32_t bar) {
+        uint32_t bytes = 0;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) bytes += meta.tma_row[h] >= 0 ? (D / 64) * 64 * 128 : 0;
+        mbar_arrive_expect_tx(bar, bytes);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          if (meta.tma_row[h] < 0) continue;
+#pragma unroll
+          for (int c = 0; c < D / 64; ++c) {
+            tma_load_3d(dst + c * L::PanelKV + h * 64 * 128, map, bar, c * 64, meta.tma_row[h],
+                        static_cast<int32_t>(kv_head));
+          }
+        }
+      };
       // Values of tile t: the same keys as its key tile (positions still in that key stage's meta).
       auto load_v = [&](int t, int kstage) {
         mbar_wait(bar_empty_v + 8 * vr.stage, vr.phase ^ 1);
         const uint32_t vdst = sbase + L::kV + vr.stage * L::KVBytes;
         const auto& meta = metas[kstage];
+        if constexpr (Mixed) {
+          if (tid == 0) issue_tma_halves(meta, vdst, &maps.v, bar_full_v + 8 * vr.stage);
+        }
 #pragma unroll 4
         for (int j = 0; j < BN * L::Chunks / 128; ++j) {
           const int ci = tid + 128 * j;
           const int r = ci / L::Chunks;
           const int c = ci % L::Chunks;
+          if (Mixed && meta.tma_row[r >> 6] >= 0) continue;
           int64_t src;
           if constexpr (Sparse) {
             src = meta.ksrc[r];
@@ -232,12 +258,21 @@ __global__ void __launch_bounds__(384, 1)
               meta.stats[warp][1] = mx1;
             }
           }
-          if (tid == 0) meta.end = end ? 1 : 0;
+          if (tid == 0) {
+            meta.end = end ? 1 : 0;
+            // Whole, unpermuted key blocks go through the copy engine in mixed mode.
+            meta.tma_row[0] = Mixed && a.kind == 1 && !p.col_perm ? static_cast<int32_t>(a.start * 64) : -1;
+            meta.tma_row[1] = Mixed && b.kind == 1 && !p.col_perm ? static_cast<int32_t>(b.start * 64) : -1;
+          }
           named_barrier_sync(1, 128);  // every slot's source is visible to every producer thread
           if (end) {
+            if (Mixed && tid == 0) mbar_arrive_expect_tx(bar_full_k + 8 * kr.stage, 0);
             mbar_arrive_cp_async(bar_full_k + 8 * kr.stage);
             mbar_arrive(bar_full_k + 8 * kr.stage);
             break;
+          }
+          if constexpr (Mixed) {
+            if (tid == 0) issue_tma_halves(meta, sbase + L::kK + kr.stage * L::KVBytes, &maps.k, bar_full_k + 8 * kr.stage);
           }
         }
         const uint32_t kdst = sbase + L::kK + kr.stage * L::KVBytes;
@@ -246,6 +281,7 @@ __global__ void __launch_bounds__(384, 1)
           const int ci = tid + 128 * j;
           const int r = ci / L::Chunks;
           const int c = ci % L::Chunks;
+          if (Mixed && meta.tma_row[r >> 6] >= 0) continue;
           int64_t src;
           if constexpr (Sparse) {
             src = meta.ksrc[r];
@@ -498,9 +534,12 @@ void sm90_launch(const AttentionParams& p, const Sm90TensorMaps& maps, cudaStrea
 template <typename T>
 void sm90_dispatch(const AttentionParams& p, DType dtype, int head_dim, bool sparse, const Sm90Options& o,
                    cudaStream_t stream) {
-  const Sm90Mode mode = sparse ? Sm90Mode::Sparse : (o.tma ? Sm90Mode::DenseTma : Sm90Mode::DenseCopy);
+  const Sm90Mode mode = sparse ? (o.tma ? Sm90Mode::SparseTma : Sm90Mode::Sparse)
+                               : (o.tma ? Sm90Mode::DenseTma : Sm90Mode::DenseCopy);
   Sm90TensorMaps maps{};
-  if (mode == Sm90Mode::DenseTma) maps = make_kv_maps(p.k, p.v, p.heads_q / p.group, p.n, head_dim, dtype);
+  if (mode == Sm90Mode::DenseTma || mode == Sm90Mode::SparseTma) {
+    maps = make_kv_maps(p.k, p.v, p.heads_q / p.group, p.n, head_dim, dtype, mode == Sm90Mode::DenseTma ? 128 : 64);
+  }
   auto go = [&](auto d_tag) {
     constexpr int Dim = decltype(d_tag)::value;
     switch (mode) {
@@ -513,6 +552,9 @@ void sm90_dispatch(const AttentionParams& p, DType dtype, int head_dim, bool spa
       case Sm90Mode::DenseCopy:
         return o.pingpong ? sm90_launch<T, Dim, Sm90Mode::DenseCopy, true>(p, maps, stream)
                           : sm90_launch<T, Dim, Sm90Mode::DenseCopy, false>(p, maps, stream);
+      case Sm90Mode::SparseTma:
+        return o.pingpong ? sm90_launch<T, Dim, Sm90Mode::SparseTma, true>(p, maps, stream)
+                          : sm90_launch<T, Dim, Sm90Mode::SparseTma, false>(p, maps, stream);
     }
   };
   if (head_dim == 128) {

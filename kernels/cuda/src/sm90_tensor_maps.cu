@@ -25,11 +25,11 @@ EncodeTiled encoder() {
   return fn;
 }
 
-CUtensorMap make_map(const void* base, int64_t heads, int64_t n, int d, DType dtype) {
+CUtensorMap make_map(const void* base, int64_t heads, int64_t n, int d, DType dtype, int box_rows) {
   CUtensorMap map{};
   const cuuint64_t dims[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(n), static_cast<cuuint64_t>(heads)};
   const cuuint64_t strides[2] = {static_cast<cuuint64_t>(d) * 2, static_cast<cuuint64_t>(n) * d * 2};
-  const cuuint32_t box[3] = {64, 128, 1};
+  const cuuint32_t box[3] = {64, static_cast<cuuint32_t>(box_rows), 1};
   const cuuint32_t element_strides[3] = {1, 1, 1};
   const CUresult r = encoder()(&map, dtype == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                                3, const_cast<void*>(base), dims, strides, box, element_strides,
@@ -41,8 +41,8 @@ CUtensorMap make_map(const void* base, int64_t heads, int64_t n, int d, DType dt
 
 }  // namespace
 
-Sm90TensorMaps make_kv_maps(const void* k, const void* v, int64_t heads, int64_t n, int d, DType dtype) {
-  return Sm90TensorMaps{make_map(k, heads, n, d, dtype), make_map(v, heads, n, d, dtype)};
+Sm90TensorMaps make_kv_maps(const void* k, const void* v, int64_t heads, int64_t n, int d, DType dtype, int box_rows) {
+  return Sm90TensorMaps{make_map(k, heads, n, d, dtype, box_rows), make_map(v, heads, n, d, dtype, box_rows)};
 }
 
 }  // namespace mmi::cuda::detail

@@ -113,13 +113,12 @@ void bench_dense(const BenchOptions& o, Emitter& out, Timer& timer, const cuda::
           cuda::KernelOptions k;
         };
         for (const V& v : {V{"hopper tma pingpong", {cuda::Backend::Hopper, true, true}},
-                           V{"hopper tma", {cuda::Backend::Hopper, false, true}},
-                           V{"hopper cp.async pingpong", {cuda::Backend::Hopper, true, false}}}) {
+                           V{"hopper tma", {cuda::Backend::Hopper, false, true}}}) {
           const double ms = timer.median_ms([&](int i) { run(i, v.k); }, 1, reps);
           out.row("dense", v.name, s, ms, flops);
         }
       }
-      if (n <= 65536 || !hopper) {
+      if (n <= 32768 || !hopper) {
         const double ms = timer.median_ms([&](int i) { run(i, {cuda::Backend::Portable, false, false}); }, 1, reps);
         out.row("dense", "portable-mma", s, ms, flops);
       }
@@ -168,54 +167,25 @@ void bench_sparse(const BenchOptions& o, Emitter& out, Timer& timer, const cuda:
     char note[96];
     std::snprintf(note, sizeof note, "density %.4f, index build %.2f ms", pairs / dense_pairs, build_ms);
     const auto view = index->view();
-    auto run = [&](int i, bool use_hopper, bool pp) {
-      cuda::attention_sparse(s.attention(), sets[static_cast<size_t>(i) % sets.size()]->tensors(), view, nullptr,
-                             {use_hopper ? cuda::Backend::Hopper : cuda::Backend::Portable, pp, false});
+    auto run = [&](int i, const cuda::KernelOptions& k) {
+      cuda::attention_sparse(s.attention(), sets[static_cast<size_t>(i) % sets.size()]->tensors(), view, nullptr, k);
     };
     const int reps = reps_for(flops) + 2;
+    struct V {
+      const char* name;
+      cuda::KernelOptions k;
+    };
+    std::vector<V> variants;
     if (hopper) {
-      for (const bool pp : {true, false}) {
-        const double ms = timer.median_ms([&](int i) { run(i, true, pp); }, 1, reps);
-        out.row("sparse", std::string("vs-fixed hopper") + (pp ? " pingpong" : " no-pingpong"), s, ms, flops,
-                note);
-      }
+      variants.push_back({"vs-fixed hopper tma pingpong", {cuda::Backend::Hopper, true, true}});
+      variants.push_back({"vs-fixed hopper tma", {cuda::Backend::Hopper, false, true}});
+      if (n == 262144) variants.push_back({"vs-fixed hopper cp.async", {cuda::Backend::Hopper, false, false}});
     }
-    if (n <= 262144 || !hopper) {
-      const double ms = timer.median_ms([&](int i) { run(i, false, false); }, 1, reps);
-      out.row("sparse", "vs-fixed portable-mma", s, ms, flops, note);
+    if (n == 262144 || !hopper) variants.push_back({"vs-fixed portable-mma", {cuda::Backend::Portable, false, false}});
+    for (const V& v : variants) {
+      const double ms = timer.median_ms([&](int i) { run(i, v.k); }, 1, reps);
+      out.row("sparse", v.name, s, ms, flops, note);
     }
-  }
-}
-
-// Vertical-slash estimated on the GPU (budgets 1000 / 6096) and the sparse kernel on its index: the estimation's
-// share of the whole sparse attention.
-void bench_estimated_vs(const BenchOptions& o, Emitter& out, Timer& timer) {
-  for (const int64_t n : o.sparse_sizes) {
-    const Shape s{n, 28, 4, 128, DType::bf16};
-    DeviceQKV d(s);
-    d.fill_random(41);
-    std::unique_ptr<cuda::DeviceIndex> index;
-    const double est_ms = timer.median_ms(
-        [&](int) {
-          index = std::make_unique<cuda::DeviceIndex>(
-              cuda::estimate_vertical_slash(s.attention(), d.q.get(), d.k.get(), 1000, 6096));
-        },
-        1, 3);
-    const double pairs = index_pairs(*index);
-    const auto view = index->view();
-    double best = 1e30;
-    for (const bool pp : {true, false}) {
-      best = std::min(best, timer.median_ms(
-                                [&](int) {
-                                  cuda::attention_sparse(s.attention(), d.tensors(), view, nullptr,
-                                                         {cuda::Backend::Hopper, pp, false});
-                                },
-                                1, 5));
-    }
-    char note[160];
-    std::snprintf(note, sizeof note, "estimation %.2f ms = %.1f%% of estimation + kernel; density %.4f", est_ms,
-                  100.0 * est_ms / (est_ms + best), pairs / (28.0 * static_cast<double>(n) * (n + 1) / 2.0));
-    out.row("sparse", "vs-estimated(1000,6096) hopper", s, best, 4.0 * 128.0 * pairs, note);
   }
 }
 
@@ -291,7 +261,7 @@ void bench_grid(Emitter& out, Timer& timer, int64_t n) {
       best = std::min(best, timer.median_ms(
                                 [&](int) {
                                   cuda::attention_sparse(shape, d.tensors(), view, nullptr,
-                                                         {cuda::Backend::Hopper, pp, false});
+                                                         {cuda::Backend::Hopper, pp, true});
                                 },
                                 1, 5));
     }
@@ -308,6 +278,29 @@ void bench_grid(Emitter& out, Timer& timer, int64_t n) {
     out.row("grid", "grid-video hopper all-included local=" + std::to_string(local), h.shape, est_ms + idx_ms + best,
             4.0 * 128.0 * pairs, note);
   }
+  // Vertical-slash on the same prompt, estimated on the GPU with the budgets of the structure.
+  std::unique_ptr<cuda::DeviceIndex> vs;
+  const double est_ms = timer.median_ms(
+      [&](int) {
+        vs = std::make_unique<cuda::DeviceIndex>(cuda::estimate_vertical_slash(shape, d.q.get(), d.k.get(), 1000, 6096));
+      },
+      1, 3);
+  const auto view = vs->view();
+  double best = 1e30;
+  for (const bool pp : {true, false}) {
+    best = std::min(best, timer.median_ms(
+                              [&](int) {
+                                cuda::attention_sparse(shape, d.tensors(), view, nullptr, {cuda::Backend::Hopper, pp, true});
+                              },
+                              1, 5));
+  }
+  const double pairs = index_pairs(*vs);
+  const double rec = mean_recall(h, *vs, 8);
+  char note[200];
+  std::snprintf(note, sizeof note,
+                "estimation %.2f ms = %.1f%% of estimation + kernel; density %.4f; recall %.4f", est_ms,
+                100.0 * est_ms / (est_ms + best), pairs / (28.0 * static_cast<double>(n) * (n + 1) / 2.0), rec);
+  out.row("sparse", "vs-estimated(1000,6096) video hopper", h.shape, est_ms + best, 4.0 * 128.0 * pairs, note);
 }
 
 }  // namespace
@@ -322,7 +315,6 @@ int run_bench(const BenchOptions& options) {
   if (!options.dense_sizes.empty()) bench_dense(options, out, timer, dev);
   if (!options.sparse_sizes.empty()) {
     bench_sparse(options, out, timer, dev);
-    bench_estimated_vs(options, out, timer);
   }
   if (options.grid_size > 0) bench_grid(out, timer, options.grid_size);
   if (json) std::fclose(json);

