@@ -1,5 +1,18 @@
 import { z } from 'zod';
 import { DiagnosticsSchema } from './diagnostics.js';
+import {
+  AskParamsSchema,
+  AskProgressSchema,
+  AskStartedSchema,
+  AskTokenSchema,
+  EngineHostStatusSchema,
+  HeadReportSchema,
+  HeatmapEventSchema,
+  ModelChoiceSchema,
+  ModelChooseParamsSchema,
+  ModelInfoSchema,
+  ModelInspectParamsSchema,
+} from './engine.js';
 import { FileListingSchema } from './files.js';
 import { JobDoneSchema, JobFailedSchema, JobIdSchema, JobProgressSchema } from './jobs.js';
 import { SamplingOptionsSchema, SamplingPlanSchema, VideoMetaSchema } from './video.js';
@@ -48,12 +61,47 @@ export const commands = {
     params: z.object({ dir: z.string().min(1).optional() }),
     result: FileListingSchema,
   },
+  /** Reads a model folder in the engine (config, weights' headers, tokenizer, chat template) without choosing it;
+   * MODEL_INVALID names the file and tensor or key that is wrong. */
+  'model.inspect': {
+    params: ModelInspectParamsSchema,
+    result: ModelInfoSchema,
+  },
+  /** Chooses the model (and optionally its pattern file) questions go to; dir null: the embedded tiny model. */
+  'model.choose': {
+    params: ModelChooseParamsSchema,
+    result: ModelChoiceSchema,
+  },
+  /** The model questions go to now (the embedded tiny model until one is chosen). */
+  'model.current': {
+    params: z.object({}),
+    result: ModelChoiceSchema,
+  },
+  /** The engine process: running or not, CPU or GPU, the last crash. */
+  'engine.status': {
+    params: z.object({}),
+    result: EngineHostStatusSchema,
+  },
+  /** Stops the engine process (running asks fail with ENGINE_CRASHED) and starts a fresh one. */
+  'engine.restart': {
+    params: z.object({}),
+    result: EngineHostStatusSchema,
+  },
+  /** Asks a question about a video as a job (see app/api/engine.ts for its events and result). */
+  'engine.ask': {
+    params: AskParamsSchema,
+    result: AskStartedSchema,
+  },
 } as const;
 
 export const events = {
   'job.progress': JobProgressSchema,
   'job.done': JobDoneSchema,
   'job.failed': JobFailedSchema,
+  'engine.progress': AskProgressSchema,
+  'engine.token': AskTokenSchema,
+  'engine.head': HeadReportSchema,
+  'engine.heatmap': HeatmapEventSchema,
 } as const;
 
 export type Commands = typeof commands;

@@ -22,6 +22,7 @@ export const errorCodes = [
   'ENGINE_UNAVAILABLE',
   'ENGINE_CRASHED',
   'MODEL_INVALID',
+  'PATTERN_FILE_INVALID',
   'OUT_OF_MEMORY',
   'INTERNAL',
 ] as const;

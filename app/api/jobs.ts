@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AskResultSchema } from './engine.js';
 import { AppErrorSchema } from './errors.js';
 import { DecodeSummarySchema } from './video.js';
 
@@ -10,6 +11,7 @@ export const JobIdSchema = z.string().min(1);
 /** A finished job's result, by kind. */
 export const JobResultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('video.decode'), summary: DecodeSummarySchema }),
+  z.object({ kind: z.literal('engine.ask'), answer: AskResultSchema }),
 ]);
 export type JobResult = z.infer<typeof JobResultSchema>;
 export type JobKind = JobResult['kind'];

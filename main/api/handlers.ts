@@ -36,4 +36,16 @@ export const handlers: Handlers = {
     }
     return listFolder(ctx.files, dir);
   },
+
+  'model.inspect': async () => notYet(),
+  'model.choose': async () => notYet(),
+  'model.current': async () => notYet(),
+  'engine.status': async () => notYet(),
+  'engine.restart': async () => notYet(),
+  'engine.ask': async () => notYet(),
 };
+
+// The engine host lands in main/services/engine/; until then its commands say so.
+function notYet(): never {
+  throw new AppError('ENGINE_UNAVAILABLE', 'The engine host is not wired into this build yet');
+}
