@@ -1,0 +1,250 @@
+// The search's two drivers: on the model (dense pre-fill of each calibration prompt with a hook that scores every
+// head as it computes its attention, so no layer's q/k is kept), and on q/k given directly.
+#include "mmi/patterns/search.hpp"
+
+#include <string>
+
+#include "call_views.hpp"
+#include "mmi/attention/control.hpp"
+#include "mmi/attention/dense.hpp"
+#include "mmi/attention/error.hpp"
+#include "mmi/patterns/error.hpp"
+#include "mmi/runtime/errors.hpp"
+#include "search_state.hpp"
+#include "sha256.hpp"
+
+namespace mmi::patterns {
+
+namespace att = mmi::attention;
+using detail::LayerScores;
+using detail::SearchState;
+
+namespace {
+
+template <class T>
+void hash_span(detail::Sha256& h, std::string_view tag, std::span<const T> values) {
+  const std::uint64_t count = values.size();
+  h.update(tag).update(&count, sizeof count).update(values.data(), values.size_bytes());
+}
+
+void report(const SearchControl& control, SearchProgress::Stage stage, std::int64_t prompt, std::int64_t layer,
+            const SearchState& state) {
+  if (!control.on_progress) return;
+  SearchProgress p;
+  p.stage = stage;
+  p.prompt = prompt;
+  p.prompts = state.prompts();
+  p.layer = layer;
+  p.layers = state.layers();
+  p.done = state.finished();
+  p.total = state.prompts() * state.layers();
+  control.on_progress(p);
+}
+
+[[noreturn]] void cancelled() { throw Error(ErrorCode::Cancelled, "", "", "the search was cancelled"); }
+
+// During the dense pre-fill of one prompt: each head's attention (dense), and its candidates' scores for layers
+// not yet in the state. Heads of a layer run in parallel, each into its own slot.
+class ScoringHook final : public qwen2_5_vl::PrefillAttention {
+ public:
+  ScoringHook(const SearchState& state, std::int64_t prompt, const SearchSettings& settings, std::int64_t heads,
+              const std::atomic<bool>* cancel)
+      : state_(state), prompt_(prompt), settings_(settings), cancel_(cancel), scores_(static_cast<std::size_t>(heads)) {}
+
+  void run(const qwen2_5_vl::AttentionCall& c) const override {
+    try {
+      const detail::CallViews v = detail::views_of(c);
+      att::RunControl one_thread;
+      one_thread.threads = 1;
+      one_thread.cancel = cancel_;
+      att::DenseOptions o;
+      o.scale = c.scale;
+      att::dense_attention(v.q, v.k, v.v, v.out, o, one_thread);
+      if (state_.done(prompt_, c.layer)) return;
+      scores_[static_cast<std::size_t>(c.head)] =
+          score_candidates(v.q, v.k, 0, detail::layout_of(c.layout, c.n_q), settings_.candidates,
+                           settings_.recall_samples, c.scale, cancel_);
+    } catch (const att::Error& e) {
+      if (e.code() == att::ErrorCode::Cancelled) cancelled();
+      detail::rethrow_as_runtime(e, c.layer, c.head);
+    }
+  }
+
+  LayerScores take() const { return std::exchange(scores_, LayerScores(scores_.size())); }
+
+ private:
+  const SearchState& state_;
+  std::int64_t prompt_;
+  const SearchSettings& settings_;
+  const std::atomic<bool>* cancel_;
+  mutable LayerScores scores_;
+};
+
+CalibrationInput describe(const qwen2_5_vl::Model& model, const CalibrationPrompt& p) {
+  CalibrationInput in;
+  in.name = p.name;
+  in.tokens = static_cast<std::int64_t>(p.ids.size());
+  for (std::int32_t id : p.ids) in.video_tokens += id == model.config().video_token_id ? 1 : 0;
+  detail::Sha256 h;
+  hash_span(h, "ids", p.ids);
+  hash_span(h, "positions", p.positions);
+  for (const auto& g : p.video_grids) {
+    const std::int64_t thw[3] = {g.t, g.h, g.w};
+    hash_span(h, "grid", std::span<const std::int64_t>(thw));
+  }
+  hash_span(h, "features", p.video_features);
+  for (const auto& v : p.videos) hash_span(h, "pixels", std::span<const float>(v.data));
+  in.sha256 = h.hex();
+  return in;
+}
+
+std::vector<float> encode_videos(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, std::int64_t prompt,
+                                 const SearchState& state, const SearchControl& control) {
+  std::vector<float> features;
+  qwen2_5_vl::RunControl rc;
+  rc.cancel = control.cancel;
+  rc.on_progress = [&](qwen2_5_vl::Stage, std::int64_t, std::int64_t) {
+    report(control, SearchProgress::Stage::encoding, prompt, 0, state);
+  };
+  for (const auto& video : p.videos) {
+    const std::vector<float> f = model.encode_video(video, rc);
+    features.insert(features.end(), f.begin(), f.end());
+  }
+  return features;
+}
+
+void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, std::int64_t prompt, SearchState& state,
+                   const SearchSettings& settings, const SearchControl& control) {
+  std::vector<float> encoded;
+  std::span<const float> features = p.video_features;
+  if (features.empty() && !p.videos.empty()) {
+    encoded = encode_videos(model, p, prompt, state, control);
+    features = encoded;
+  }
+  const ScoringHook hook(state, prompt, settings, model.config().text.heads, control.cancel);
+  qwen2_5_vl::RunControl rc;
+  rc.cancel = control.cancel;
+  rc.on_progress = [&](qwen2_5_vl::Stage stage, std::int64_t done, std::int64_t) {
+    if (stage != qwen2_5_vl::Stage::Prefill) return;
+    const std::int64_t layer = done - 1;
+    if (!state.done(prompt, layer)) {
+      LayerScores scores = hook.take();
+      for (const auto& head : scores) {
+        if (head.size() != settings.candidates.size()) {
+          throw Error(ErrorCode::InvalidInput, "", "model",
+                      "the pre-fill did not call the attention hook for every head (the search needs the CPU backend)");
+        }
+      }
+      state.record(prompt, layer, std::move(scores));
+    }
+    report(control, SearchProgress::Stage::scoring, prompt, layer, state);
+  };
+  qwen2_5_vl::PrefillInput input;
+  input.ids = p.ids;
+  input.positions = p.positions;
+  input.video_features = features;
+  input.video_grids = p.video_grids;
+  input.attention = &hook;
+  qwen2_5_vl::Session session(model);
+  session.prefill(input, rc);
+}
+
+}  // namespace
+
+PatternFile search_patterns(const qwen2_5_vl::Model& model, const ModelIdentity& identity,
+                            std::span<const CalibrationPrompt> prompts, const SearchSettings& settings,
+                            const SearchControl& control) {
+  const auto& text = model.config().text;
+  const ModelIdentity sizes{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
+                            identity.config_sha256};
+  if (!(sizes == identity)) {
+    throw Error(ErrorCode::InvalidInput, "", "identity", "does not describe the model (family or sizes differ)");
+  }
+  std::vector<CalibrationInput> inputs;
+  for (const CalibrationPrompt& p : prompts) inputs.push_back(describe(model, p));
+  SearchState state(detail::search_skeleton(identity, std::move(inputs), settings), control.checkpoint);
+  const SearchSettings& resolved = state.settings();
+  report(control, SearchProgress::Stage::scoring, 0, 0, state);
+  try {
+    for (std::size_t p = 0; p < prompts.size(); ++p) {
+      if (state.prompt_done(static_cast<std::int64_t>(p))) continue;
+      search_prompt(model, prompts[p], static_cast<std::int64_t>(p), state, resolved, control);
+    }
+  } catch (const runtime::Error& e) {
+    if (e.code() == runtime::ErrorCode::Cancelled) cancelled();
+    throw;
+  }
+  PatternFile out = state.finish();
+  report(control, SearchProgress::Stage::done, state.prompts() - 1, state.layers() - 1, state);
+  return out;
+}
+
+PatternFile search_patterns_qk(const ModelIdentity& identity, std::span<const QkPrompt> prompts,
+                               const SearchSettings& settings, const SearchControl& control) {
+  std::vector<CalibrationInput> inputs;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    const QkPrompt& p = prompts[i];
+    const std::string where = "prompts[" + std::to_string(i) + "]";
+    if (static_cast<std::int64_t>(p.q.size()) != identity.layers || p.k.size() != p.q.size()) {
+      throw Error(ErrorCode::InvalidInput, "", where, "needs q and k for each of the " + std::to_string(identity.layers) + " layers");
+    }
+    detail::Sha256 h;
+    const std::int64_t n = p.layout.n();
+    for (std::size_t l = 0; l < p.q.size(); ++l) {
+      const att::HeadsView& q = p.q[l];
+      const att::HeadsView& k = p.k[l];
+      try {
+        att::validate_qk(q, k, true);
+      } catch (const att::Error& e) {
+        throw Error(ErrorCode::InvalidInput, "", where + ".layer " + std::to_string(l), e.what());
+      }
+      if (q.heads != identity.heads || k.heads != identity.kv_heads || q.dim != identity.head_dim || q.n != n) {
+        throw Error(ErrorCode::InvalidInput, "", where + ".layer " + std::to_string(l),
+                    "q/k shapes differ from the identity's heads, kv_heads, head_dim or the layout's length");
+      }
+      for (const att::HeadsView* t : {&q, &k}) {
+        for (std::int64_t head = 0; head < t->heads; ++head) {
+          for (std::int64_t r = 0; r < n; ++r) {
+            h.update(static_cast<const char*>(t->data) + t->offset(head, r) * att::dtype_size(t->dtype),
+                     static_cast<std::size_t>(t->dim * att::dtype_size(t->dtype)));
+          }
+        }
+      }
+    }
+    for (const att::Segment& s : p.layout.segments()) {
+      const std::int64_t seg[5] = {static_cast<std::int64_t>(s.modality), s.tokens, s.t, s.h, s.w};
+      hash_span(h, "segment", std::span<const std::int64_t>(seg));
+    }
+    inputs.push_back({p.name, n, p.layout.video_tokens(), h.hex()});
+  }
+  SearchState state(detail::search_skeleton(identity, std::move(inputs), settings), control.checkpoint);
+  const SearchSettings& resolved = state.settings();
+  report(control, SearchProgress::Stage::scoring, 0, 0, state);
+  att::RunControl rc;
+  rc.threads = control.threads;
+  rc.cancel = control.cancel;
+  for (std::size_t p = 0; p < prompts.size(); ++p) {
+    for (std::int64_t l = 0; l < identity.layers; ++l) {
+      if (state.done(static_cast<std::int64_t>(p), l)) continue;
+      const QkPrompt& prompt = prompts[p];
+      LayerScores scores(static_cast<std::size_t>(identity.heads));
+      try {
+        att::parallel_for(identity.heads, rc, [&](std::int64_t h) {
+          scores[static_cast<std::size_t>(h)] =
+              score_candidates(prompt.q[static_cast<std::size_t>(l)], prompt.k[static_cast<std::size_t>(l)], h,
+                               prompt.layout, resolved.candidates, resolved.recall_samples, prompt.scale, control.cancel);
+        });
+      } catch (const att::Error& e) {
+        if (e.code() == att::ErrorCode::Cancelled) cancelled();
+        throw Error(ErrorCode::InvalidInput, "", "prompts[" + std::to_string(p) + "]", e.what());
+      }
+      state.record(static_cast<std::int64_t>(p), l, std::move(scores));
+      report(control, SearchProgress::Stage::scoring, static_cast<std::int64_t>(p), l, state);
+    }
+  }
+  PatternFile out = state.finish();
+  report(control, SearchProgress::Stage::done, state.prompts() - 1, state.layers() - 1, state);
+  return out;
+}
+
+}  // namespace mmi::patterns
