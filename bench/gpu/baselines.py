@@ -123,7 +123,7 @@ def main():
           flush=True)
     with open(args.json, "a") as out:
         if args.dense:
-            dense(out, [int(x) for x in args.dense.split(",")])
+            dense(out, [int(x) for x in args.dense.split(",") if x])
         if args.minference:
             minference(out, args.minference, [int(x) for x in args.minference_sizes.split(",")])
     return 0

@@ -4,6 +4,7 @@
 # MInference's Triton kernel when its source is carried in .devcarry/minference), profile one launch with ncu, and
 # print the results table last. Full logs go under $OUT (or the first argument).
 #   MMI_GPU_STEPS: space-separated subset of: build sass check bench baselines minference1m sanitize ncu summary
+#   MMI_BENCH_ARGS: extra arguments of `mmi-kernels bench` (sizes); MMI_BASELINE_DENSE: sizes for the SDPA baselines
 set -uo pipefail
 OUT=${1:-${OUT:-/tmp/mmi-gpu-out}}
 mkdir -p "$OUT"
@@ -49,14 +50,16 @@ fi
 
 if want bench; then
   step bench
-  timeout 170 "$BIN" bench --json "$RES" 2>&1 | tee -a "$LOG" | tail -40
+  # shellcheck disable=SC2086
+  timeout 170 "$BIN" bench ${MMI_BENCH_ARGS:-} --json "$RES" 2>&1 | tee -a "$LOG" | tail -40
 fi
 
 if want baselines; then
   step baselines
   extra=()
   [[ -f $MINF ]] && extra=(--minference "$MINF")
-  timeout 100 python3 bench/gpu/baselines.py --json "$RES" "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
+  timeout 100 python3 bench/gpu/baselines.py --json "$RES" --dense "${MMI_BASELINE_DENSE-32768,65536,131072,262144}" \
+    "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
 fi
 
 if want check; then

@@ -236,19 +236,28 @@ __global__ void __launch_bounds__(384, 1)
       int t = 0;
       for (;; ++t) {
         if (!Sparse && t == dense_tiles) break;
+        // Sparse: walk the index for this tile before waiting for the stage, so its global loads overlap the wait.
+        Segment a{0, 0, 0, 0}, b{0, 0, 0, 0};
+        int32_t k0 = kMaskedPos, k1 = kMaskedPos, orig = -1;
+        if constexpr (Sparse) {
+          a = stream.next(p);
+          if (a.kind) b = stream.next(p);
+          if (a.kind) {
+            const Segment s = tid < 64 ? a : b;
+            const int64_t key = segment_key(p, s, tid & 63);
+            orig = key >= 0 ? static_cast<int32_t>(original_position(p.col_perm, head, n, key)) : -1;
+            k0 = (orig >= 0 && (s.owner & 1)) ? orig : kMaskedPos;
+            k1 = (orig >= 0 && (s.owner & 2)) ? orig : kMaskedPos;
+          }
+        }
         mbar_wait(bar_empty_k + 8 * kr.stage, kr.phase ^ 1);
         auto& meta = metas[kr.stage];
         if constexpr (Sparse) {
-          const Segment a = stream.next(p);
-          const Segment b = a.kind ? stream.next(p) : Segment{0, 0, 0, 0};
           const bool end = a.kind == 0;
+          // This stage last held tile t-KS's key positions, which the previous iteration's value copies (tile t-2)
+          // still read when KS == 2: every producer thread must be past them before they are overwritten.
+          named_barrier_sync(1, 128);
           if (!end) {
-            const Segment s = tid < 64 ? a : b;
-            const int64_t key = segment_key(p, s, tid & 63);
-            const int32_t orig =
-                key >= 0 ? static_cast<int32_t>(original_position(p.col_perm, head, n, key)) : -1;
-            const int32_t k0 = (orig >= 0 && (s.owner & 1)) ? orig : kMaskedPos;
-            const int32_t k1 = (orig >= 0 && (s.owner & 2)) ? orig : kMaskedPos;
             meta.kpos[0][tid] = k0;
             meta.kpos[1][tid] = k1;
             meta.ksrc[tid] = orig;
