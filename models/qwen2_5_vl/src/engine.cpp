@@ -1,9 +1,11 @@
 #include "mmi/qwen2_5_vl/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <utility>
 
+#include "gpu_backend.hpp"
 #include "language.hpp"
 #include "mmi/ops/thread_pool.hpp"
 #include "mmi/runtime/errors.hpp"
@@ -25,13 +27,15 @@ struct Model::Impl {
   std::unique_ptr<ops::ThreadPool> pool;
   std::unique_ptr<VisionTower> vision;
   std::unique_ptr<LanguageModel> language;
+  std::unique_ptr<GpuModel> gpu;  // set when the GPU backend runs this model
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
-  auto impl = std::make_unique<Impl>(Impl{runtime::ModelFolder::open(dir), {}, {}, {}, options, nullptr, nullptr, nullptr});
+  auto impl =
+      std::make_unique<Impl>(Impl{runtime::ModelFolder::open(dir), {}, {}, {}, options, nullptr, nullptr, nullptr, nullptr});
   impl->config = parse_config(impl->folder.config(), impl->folder.config_path());
   const auto pre_path = dir / "preprocessor_config.json";
   std::error_code ec;
@@ -58,6 +62,14 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadO
   info.weight_bytes = impl->folder.weight_bytes();
   for (auto d : impl->folder.dtypes()) info.dtypes.emplace_back(runtime::dtype_name(d));
   info.files = impl->folder.weight_files();
+  std::string no_gpu;
+  if (options.backend == Backend::Cuda || (options.backend == Backend::Auto && gpu_backend_usable(&no_gpu))) {
+    impl->gpu = load_gpu_model(impl->folder, impl->config, options);
+    info.backend = "cuda: " + impl->gpu->description();
+  } else {
+    info.backend = "cpu (" + std::to_string(impl->pool->size()) + " threads)" +
+                   (options.backend == Backend::Auto ? "; no GPU: " + no_gpu : "");
+  }
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -73,6 +85,7 @@ std::vector<float> Model::encode_video(const PixelValues& pixels, const RunContr
       static_cast<std::int64_t>(pixels.data.size()) != g.patches() * row) {
     throw Error(ErrorCode::InvalidInput, "", "pixel_values", "size does not match the grid");
   }
+  if (impl_->gpu) return impl_->gpu->encode_video(pixels, control, trace);
   const std::int64_t per_t = g.h * g.w;
   const std::int64_t cells_per_t = per_t / vc.merge_unit();
   std::vector<float> features(static_cast<std::size_t>(g.t * cells_per_t * vc.out_hidden));
@@ -132,26 +145,32 @@ std::vector<float> VideoEncoder::finish(GridTHW* grid) {
 }
 
 struct Session::State {
-  KvCache cache;
+  KvCache cache;                           // CPU backend
+  std::unique_ptr<GpuSession> gpu;         // GPU backend
   std::vector<std::int64_t> max_position;  // running maximum of the positions of cached tokens
   std::vector<Segment> layout;
   std::vector<float> last_logits;
+  RunStats stats;
 };
 
 Session::Session(const Model& model, std::int64_t kv_capacity)
-    : model_(model), state_(std::make_unique<State>(State{KvCache(model.config().text, kv_capacity), {}, {}, {}})) {}
+    : model_(model),
+      state_(std::make_unique<State>(State{KvCache(model.config().text, model.impl().gpu ? 0 : kv_capacity),
+                                           model.impl().gpu ? model.impl().gpu->session(kv_capacity) : nullptr,
+                                           {}, {}, {}, {}})) {}
 
 Session::~Session() = default;
 
-std::int64_t Session::length() const { return state_->cache.length; }
+std::int64_t Session::length() const { return state_->gpu ? state_->gpu->length() : state_->cache.length; }
 std::int64_t Session::next_position() const {
   return state_->max_position.empty() ? 0 : state_->max_position.back() + 1;
 }
 const std::vector<Segment>& Session::layout() const { return state_->layout; }
 const std::vector<float>& Session::last_logits() const { return state_->last_logits; }
+const RunStats& Session::stats() const { return state_->stats; }
 
 void Session::rewind(std::int64_t length) {
-  if (length < 0 || length > state_->cache.length) {
+  if (length < 0 || length > this->length()) {
     throw Error(ErrorCode::InvalidInput, "", "length", "outside the cached sequence");
   }
   auto& layout = state_->layout;
@@ -162,7 +181,11 @@ void Session::rewind(std::int64_t length) {
   }
   while (!layout.empty() && layout.back().begin >= length) layout.pop_back();
   if (!layout.empty()) layout.back().length = std::min(layout.back().length, length - layout.back().begin);
-  state_->cache.length = length;
+  if (state_->gpu) {
+    state_->gpu->rewind(length);
+  } else {
+    state_->cache.length = length;
+  }
   state_->max_position.resize(static_cast<std::size_t>(length));
   state_->last_logits.clear();
 }
@@ -179,6 +202,34 @@ void add_segment(std::vector<Segment>& layout, Segment s) {
   layout.push_back(s);
 }
 
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The CPU backend's reading of pixel sources: each video encoded a chunk of temporal patches at a time into one
+// features array.
+std::vector<float> encode_sources(const Model& model, std::span<const PixelSource> sources, const RunControl& control,
+                                  RunStats& stats) {
+  const VisionConfig& vc = model.config().vision;
+  const std::int64_t step = std::max<std::int64_t>(1, model.impl().options.vision_chunk_frames);
+  std::vector<float> features;
+  for (const PixelSource& src : sources) {
+    const std::int64_t per_t = src.grid.h * src.grid.w;
+    for (std::int64_t t0 = 0; t0 < src.grid.t; t0 += step) {
+      PixelValues chunk;
+      chunk.grid = {std::min(step, src.grid.t - t0), src.grid.h, src.grid.w};
+      chunk.data.resize(static_cast<std::size_t>(chunk.grid.t * per_t * vc.patch_dim()));
+      auto t_fill = std::chrono::steady_clock::now();
+      src.fill(t0, chunk.grid.t, chunk.data.data());
+      stats.pixel_fill_ms += ms_since(t_fill);
+      const auto f = model.encode_video(chunk, {{}, control.cancel});
+      features.insert(features.end(), f.begin(), f.end());
+      if (control.on_progress) control.on_progress(Stage::Vision, t0 + chunk.grid.t, src.grid.t);
+    }
+  }
+  return features;
+}
+
 }  // namespace
 
 std::vector<float> Session::prefill(const PrefillInput& input, const RunControl& control, ForwardTrace* trace) {
@@ -192,7 +243,34 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
     if (id == c.video_token_id) ++video_tokens;
   }
   const std::int64_t hidden = c.text.hidden;
-  if (static_cast<std::int64_t>(input.video_features.size()) != video_tokens * hidden) {
+  const auto& impl = model_.impl();
+  if (impl.gpu && input.attention != nullptr) {
+    throw Error(ErrorCode::InvalidInput, "", "attention",
+                "the GPU backend takes per-head patterns (PrefillInput::patterns), not a CPU attention hook");
+  }
+  if (!impl.gpu && input.patterns != nullptr) {
+    throw Error(ErrorCode::InvalidInput, "", "patterns",
+                "the CPU backend takes per-head patterns through a PrefillAttention hook (mmi::patterns)");
+  }
+  std::vector<GridTHW> grids = input.video_grids;
+  if (!input.video_sources.empty()) {
+    if (!input.video_features.empty() || !input.video_grids.empty()) {
+      throw Error(ErrorCode::InvalidInput, "", "video_sources", "give video sources or features and grids, not both");
+    }
+    std::int64_t source_tokens = 0;
+    for (const PixelSource& src : input.video_sources) {
+      const GridTHW& g = src.grid;
+      if (g.t <= 0 || g.h <= 0 || g.w <= 0 || g.h % c.vision.merge != 0 || g.w % c.vision.merge != 0 || !src.fill) {
+        throw Error(ErrorCode::InvalidInput, "", "video_sources", "a source needs a fill function and a valid grid");
+      }
+      grids.push_back(g);
+      source_tokens += g.patches() / c.vision.merge_unit();
+    }
+    if (source_tokens != video_tokens) {
+      throw Error(ErrorCode::InvalidInput, "", "video_sources",
+                  std::to_string(video_tokens) + " video tokens but the sources give " + std::to_string(source_tokens));
+    }
+  } else if (static_cast<std::int64_t>(input.video_features.size()) != video_tokens * hidden) {
     throw Error(ErrorCode::InvalidInput, "", "video_features",
                 std::to_string(video_tokens) + " video tokens but " +
                     std::to_string(input.video_features.size() / static_cast<std::size_t>(hidden)) + " feature rows");
@@ -200,7 +278,7 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
 
   // Modality layout: runs of video tokens matched to the grids in order.
   std::vector<Segment> segments;
-  const std::int64_t base = state_->cache.length;
+  const std::int64_t base = length();
   std::size_t grid_i = 0;
   for (std::int64_t i = 0; i < n;) {
     if (input.ids[static_cast<std::size_t>(i)] != c.video_token_id) {
@@ -210,10 +288,10 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
       i = j;
       continue;
     }
-    if (grid_i >= input.video_grids.size()) {
+    if (grid_i >= grids.size()) {
       throw Error(ErrorCode::InvalidInput, "", "video_grids", "more video token runs than grids");
     }
-    const GridTHW& g = input.video_grids[grid_i++];
+    const GridTHW& g = grids[grid_i++];
     const std::int64_t m = c.vision.merge;
     const std::int64_t count = g.t * (g.h / m) * (g.w / m);
     for (std::int64_t j = i; j < i + count; ++j) {
@@ -224,7 +302,7 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
     segments.push_back({Segment::Kind::Video, base + i, count, g.t, g.h / m, g.w / m});
     i += count;
   }
-  if (grid_i != input.video_grids.size()) {
+  if (grid_i != grids.size()) {
     throw Error(ErrorCode::InvalidInput, "", "video_grids", "more grids than video token runs");
   }
 
@@ -243,21 +321,37 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
       for (std::int64_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(r * n + i)] = p0 + i;
   }
 
-  // Embeddings with the video features scattered into the <|video_pad|> rows.
-  const auto& impl = model_.impl();
-  std::vector<float> x(static_cast<std::size_t>(n * hidden));
-  impl.language->embed(input.ids, x.data());
-  std::int64_t v = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (input.ids[static_cast<std::size_t>(i)] != c.video_token_id) continue;
-    std::copy_n(input.video_features.data() + v * hidden, hidden, x.data() + i * hidden);
-    ++v;
-  }
-
   std::vector<Segment> layout = state_->layout;
   for (const auto& s : segments) add_segment(layout, s);
-  state_->last_logits = impl.language->forward(x, positions, state_->cache, input.attention, &layout, control,
-                                                Stage::Prefill, trace);
+  RunStats stats;
+  if (impl.gpu) {
+    state_->last_logits = state_->gpu->prefill(
+        {input.ids, positions, input.video_features, input.video_sources, &layout, input.patterns}, control, trace,
+        &stats);
+  } else {
+    std::vector<float> encoded;
+    std::span<const float> video_features = input.video_features;
+    if (!input.video_sources.empty()) {
+      const auto t_vision = std::chrono::steady_clock::now();
+      encoded = encode_sources(model_, input.video_sources, control, stats);
+      stats.vision_ms = ms_since(t_vision);
+      video_features = encoded;
+    }
+    // Embeddings with the video features scattered into the <|video_pad|> rows.
+    const auto t_prefill = std::chrono::steady_clock::now();
+    std::vector<float> x(static_cast<std::size_t>(n * hidden));
+    impl.language->embed(input.ids, x.data());
+    std::int64_t v = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (input.ids[static_cast<std::size_t>(i)] != c.video_token_id) continue;
+      std::copy_n(video_features.data() + v * hidden, hidden, x.data() + i * hidden);
+      ++v;
+    }
+    state_->last_logits = impl.language->forward(x, positions, state_->cache, input.attention, &layout, control,
+                                                  Stage::Prefill, trace);
+    stats.prefill_ms = ms_since(t_prefill);
+  }
+  state_->stats = stats;
   state_->layout = std::move(layout);
   std::int64_t running = next_position() - 1;
   for (std::int64_t i = 0; i < n; ++i) {
@@ -276,20 +370,25 @@ DecodeResult Session::decode(const DecodeOptions& options, const std::function<b
   const std::int64_t hidden = model_.config().text.hidden;
   while (static_cast<std::int64_t>(result.tokens.size()) < options.max_tokens) {
     check_cancel(control);
-    const std::int32_t token = sample_token(state_->last_logits, options, rng);
+    const std::int32_t token = state_->gpu && options.temperature <= 0.0f ? state_->gpu->greedy()
+                                                                         : sample_token(state_->last_logits, options, rng);
     result.tokens.push_back(token);
     const bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), token) != options.stop_ids.end();
     const bool go_on = on_token ? on_token(token) : true;
 
     // Feed the token back so the cache holds the whole transcript.
-    std::vector<float> x(static_cast<std::size_t>(hidden));
-    const std::int32_t ids[1] = {token};
-    impl.language->embed(ids, x.data());
     const std::int64_t p = next_position();
-    const std::int64_t pos[3] = {p, p, p};
     std::vector<Segment> layout = state_->layout;
-    add_segment(layout, {Segment::Kind::Text, state_->cache.length, 1, 0, 0, 0});
-    state_->last_logits = impl.language->forward(x, pos, state_->cache, nullptr, &layout, {}, Stage::Decode, nullptr);
+    add_segment(layout, {Segment::Kind::Text, length(), 1, 0, 0, 0});
+    if (state_->gpu) {
+      state_->last_logits = state_->gpu->step(token, p);
+    } else {
+      std::vector<float> x(static_cast<std::size_t>(hidden));
+      const std::int32_t ids[1] = {token};
+      impl.language->embed(ids, x.data());
+      const std::int64_t pos[3] = {p, p, p};
+      state_->last_logits = impl.language->forward(x, pos, state_->cache, nullptr, &layout, {}, Stage::Decode, nullptr);
+    }
     state_->layout = std::move(layout);
     state_->max_position.push_back(p);
     if (control.on_progress) control.on_progress(Stage::Decode, static_cast<std::int64_t>(result.tokens.size()), options.max_tokens);

@@ -22,6 +22,9 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::NonFinite: return "NonFinite";
     case ErrorCode::Cancelled: return "Cancelled";
     case ErrorCode::Internal: return "Internal";
+    case ErrorCode::DeviceUnavailable: return "DeviceUnavailable";
+    case ErrorCode::DeviceError: return "DeviceError";
+    case ErrorCode::OutOfMemory: return "OutOfMemory";
   }
   return "Unknown";
 }

@@ -1,7 +1,9 @@
-// The Qwen2.5-VL runtime on the CPU: load a model folder, turn video frames into pixel values and vision
-// features, pre-fill a prompt into a KV cache with a per-head attention choice, and decode tokens one by one.
+// The Qwen2.5-VL runtime: load a model folder, turn video frames into pixel values and vision features, pre-fill
+// a prompt into a KV cache with a per-head attention choice, and decode tokens one by one. Two backends compute
+// the same graph: the CPU (fp32 activations over weights in their file dtype) and CUDA (bf16 weights and
+// activations on the GPU, fp32 accumulation and residual stream; src/cuda/, README "GPU backend").
 //
-//   auto model = Model::load("/models/Qwen2.5-VL-7B-Instruct");
+//   auto model = Model::load("/models/Qwen2.5-VL-7B-Instruct", {.backend = Backend::Auto});
 //   PixelValues pv = patchify(frames.data(), n_frames, height, width, model->preprocessor());
 //   std::vector<float> features = model->encode_video(pv, control);
 //   Session session(*model);
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "mmi/attention/patterns.hpp"
 #include "mmi/qwen2_5_vl/config.hpp"
 #include "mmi/qwen2_5_vl/preprocess.hpp"
 
@@ -41,10 +44,19 @@ struct RunControl {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// Cpu: always the CPU. Cuda: the GPU, or Error(DeviceUnavailable) saying why not (no GPU, no cuBLASLt, built
+// without CUDA). Auto: the GPU when one is usable, else the CPU.
+enum class Backend { Cpu, Cuda, Auto };
+
 struct LoadOptions {
   int threads = 0;                       // 0: one per hardware thread
   std::int64_t vision_chunk_frames = 1;  // temporal patches encoded at once (memory stays bounded by this)
   std::int64_t token_chunk = 512;        // rows per chunk for the language model's projections and MLP
+  Backend backend = Backend::Cpu;
+  // GPU backend: activations of the vision tower stay below this (it picks its chunk of temporal patches), and
+  // the language model's token chunk is raised to gpu_token_chunk.
+  std::uint64_t gpu_vision_bytes = 1ull << 30;
+  std::int64_t gpu_token_chunk = 4096;
 };
 
 struct ModelInfo {
@@ -57,6 +69,7 @@ struct ModelInfo {
   std::uint64_t weight_bytes = 0;
   std::vector<std::string> dtypes;  // as safetensors names them
   std::vector<std::string> files;   // weight files
+  std::string backend;              // "cpu (16 threads)" or "cuda: <GPU>, <cuBLASLt>"
 };
 
 // A run of the cached sequence: text, or one video's tokens with its merged grid (t × h/2 × w/2).
@@ -153,6 +166,27 @@ class VideoEncoder {
   std::int64_t encoded_t_ = 0;
 };
 
+// One video's pixel values, produced a chunk of temporal patches at a time, so a long video streams from its
+// frames through the vision tower into the pre-fill without its pixels or features ever being held whole.
+struct PixelSource {
+  GridTHW grid;
+  // Writes temporal patches [t0, t0 + count) into out ([count · h · w, patch_dim] fp32, merge-block order as
+  // patchify() lays them out).
+  std::function<void(std::int64_t t0, std::int64_t count, float* out)> fill;
+};
+
+// GPU backend: the sparse pattern of each (layer, head) of a fresh pre-fill, as a pattern file assigns them
+// (mmi::patterns::to_config resolves a file's budgets for the prompt's length). Dense, A-shape, vertical-slash
+// and grid run on the GPU; other patterns are refused. Continuations of a cache always run dense.
+struct HeadPatterns {
+  std::int64_t layers = 0;
+  std::int64_t heads = 0;
+  std::vector<attention::PatternConfig> configs;  // [layer · heads + head]
+  const attention::PatternConfig& at(std::int64_t layer, std::int64_t head) const {
+    return configs[static_cast<std::size_t>(layer * heads + head)];
+  }
+};
+
 struct PrefillInput {
   std::span<const std::int32_t> ids;
   // Rows t, h, w of n positions each (3·n values). Empty: text continuing the cached sequence.
@@ -161,7 +195,20 @@ struct PrefillInput {
   std::span<const float> video_features;
   // The grid (in patches) of each video whose tokens are in ids, in order; used for the modality layout.
   std::vector<GridTHW> video_grids;
-  const PrefillAttention* attention = nullptr;  // dense causal when null
+  const PrefillAttention* attention = nullptr;  // CPU backend: dense causal when null
+  // Instead of video_features: each video's pixels, encoded chunk by chunk straight into the pre-fill (their
+  // grids are the video grids; video_grids stays empty).
+  std::span<const PixelSource> video_sources = {};
+  const HeadPatterns* patterns = nullptr;  // GPU backend: dense when null
+};
+
+// Where the time of the last pre-fill went, and the GPU memory it peaked at (GPU backend; 0 on the CPU).
+struct RunStats {
+  double vision_ms = 0.0;       // the vision stage's wall time: pixel fills, upload and encoding
+  double pixel_fill_ms = 0.0;   // the part spent in the PixelSources' fill calls (on the GPU they overlap encoding)
+  double prefill_ms = 0.0;      // language model: embeddings, every layer, the last logits
+  double index_ms = 0.0;        // sparse pattern estimation and index building (inside prefill_ms)
+  std::uint64_t peak_device_bytes = 0;
 };
 
 // Optional capture of intermediate tensors (for comparison with the reference model).
@@ -207,6 +254,7 @@ class Session {
   std::int64_t next_position() const;  // the position the next text token gets (all three rows)
   const std::vector<Segment>& layout() const;
   const std::vector<float>& last_logits() const;
+  const RunStats& stats() const;       // of the last pre-fill
   // Drops everything after the first `length` tokens (e.g. to ask another question about the same video).
   void rewind(std::int64_t length);
 

@@ -27,6 +27,9 @@ enum class ErrorCode {
   NonFinite,          // the forward produced NaN or Inf (e.g. fp16 overflow in the weights' range)
   Cancelled,          // the caller's cancel flag was raised
   Internal,           // a broken invariant of our own code
+  DeviceUnavailable,  // the GPU backend was asked for but no usable GPU or GPU library is there
+  DeviceError,        // a GPU call failed
+  OutOfMemory,        // the work does not fit in the GPU's memory (the message gives the numbers)
 };
 
 std::string_view error_code_name(ErrorCode code);

@@ -1,0 +1,211 @@
+// mmi-qwen-gpu-bench: the Qwen2.5-VL CUDA backend at scale on a model folder (the 7B-shaped random model of
+// models/qwen2_5_vl/fixtures/scale/). For each prompt size: a synthetic video of 1008×560 frames (720 tokens per
+// temporal patch) streamed from pixels through the vision tower into the pre-fill, dense and with per-head sparse
+// patterns, then greedy decoding; the times, the index share and the peak GPU memory as one JSON line each. Also
+// times the language model's GEMM shapes through the engine's cuBLASLt path (for the FLOP-count limit) and shows
+// the memory plan's refusal of a prompt that does not fit.
+//
+//   mmi-qwen-gpu-bench --model DIR --tokens 65536,131072,262144 [--decode 32] [--refuse 1048576]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/runtime/cuda/device.hpp"
+#include "mmi/runtime/cuda/gemm.hpp"
+#include "mmi/runtime/errors.hpp"
+#include "synthetic_prompt.hpp"
+
+using namespace mmi::qwen2_5_vl;
+namespace att = mmi::attention;
+namespace rc = mmi::runtime::cuda;
+
+namespace {
+
+struct Args {
+  std::string model;
+  std::vector<std::int64_t> tokens;
+  std::int64_t decode = 32;
+  std::int64_t refuse = 0;
+};
+
+std::vector<std::int64_t> list_of(const std::string& s) {
+  std::vector<std::int64_t> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoll(item));
+  return out;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--model") a.model = v;
+    else if (k == "--tokens") a.tokens = list_of(v);
+    else if (k == "--decode") a.decode = std::stoll(v);
+    else if (k == "--refuse") a.refuse = std::stoll(v);
+    else throw std::runtime_error("unknown option " + k);
+  }
+  if (a.model.empty()) throw std::runtime_error("usage: mmi-qwen-gpu-bench --model DIR --tokens N,N [--decode 32]");
+  return a;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The pattern file of the scale run, configured directly (per head, by kv group): the first two groups
+// vertical-slash (1000 columns, 6096 diagonals), the third grid (128 sinks, a 4096 band, 4 phase lines), the last
+// A-shape (128 sinks, 4096 local) — MInference's and MMInference's default budgets.
+HeadPatterns scale_patterns(const TextConfig& c) {
+  HeadPatterns p;
+  p.layers = c.layers;
+  p.heads = c.heads;
+  const std::int64_t group = c.heads / c.kv_heads;
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    for (std::int64_t h = 0; h < c.heads; ++h) {
+      att::PatternConfig cfg;
+      const std::int64_t g = h / group;
+      cfg.pattern = g < c.kv_heads / 2 ? att::Pattern::vertical_slash
+                    : g < c.kv_heads - 1 ? att::Pattern::grid
+                                         : att::Pattern::a_shape;
+      p.configs.push_back(cfg);
+    }
+  }
+  return p;
+}
+
+// Median milliseconds of the language model's four GEMMs of one layer on a 4096-row chunk.
+void gemm_rates(const TextConfig& c) {
+  const std::int64_t M = 4096, D = c.hidden, I = c.intermediate, q = c.heads * c.head_dim;
+  const std::int64_t qkv = (c.heads + 2 * c.kv_heads) * c.head_dim;
+  struct Shape {
+    const char* name;
+    std::int64_t n, k;
+    bool bf16_out;
+  };
+  const Shape shapes[] = {{"qkv", qkv, D, false}, {"o", D, q, false}, {"gate_up", 2 * I, D, true}, {"down", D, I, false}};
+  rc::Stream stream;
+  rc::Gemm gemm(stream.get());
+  double total_flop = 0, total_ms = 0;
+  for (const Shape& s : shapes) {
+    rc::DeviceMemory a(static_cast<std::size_t>(M * s.k) * 2, "a"), w(static_cast<std::size_t>(s.n * s.k) * 2, "w"),
+        out(static_cast<std::size_t>(M * s.n) * 4, "c");
+    MMI_GPU_CHECK(cudaMemset(a.get(), 0x3c, a.bytes()));  // non-zero bf16 data (about 0.011)
+    MMI_GPU_CHECK(cudaMemset(w.get(), 0x3b, w.bytes()));
+    const auto type = s.bf16_out ? rc::OutType::BF16 : rc::OutType::F32;
+    for (int i = 0; i < 3; ++i) gemm.linear(a.get(), s.k, M, w.get(), s.n, s.k, out.get(), type, s.n, false);
+    std::vector<float> times;
+    for (int i = 0; i < 10; ++i) {
+      rc::Event e0, e1;
+      e0.record(stream.get());
+      gemm.linear(a.get(), s.k, M, w.get(), s.n, s.k, out.get(), type, s.n, false);
+      e1.record(stream.get());
+      times.push_back(e1.since(e0));
+    }
+    std::sort(times.begin(), times.end());
+    const double ms = times[times.size() / 2], flop = 2.0 * M * s.n * s.k;
+    total_flop += flop;
+    total_ms += ms;
+    std::printf("{\"kind\":\"gemm\",\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ms\":%.4f,\"tflops\":%.1f}\n", s.name,
+                static_cast<long long>(M), static_cast<long long>(s.n), static_cast<long long>(s.k), ms,
+                flop / ms / 1e9);
+  }
+  std::printf("{\"kind\":\"gemm\",\"shape\":\"layer\",\"tflops\":%.1f}\n", total_flop / total_ms / 1e9);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    const auto t_load = std::chrono::steady_clock::now();
+    LoadOptions options;
+    options.backend = Backend::Cuda;
+    options.threads = 16;
+    auto model = Model::load(args.model, options);
+    const Config& c = model->config();
+    std::printf("{\"kind\":\"load\",\"ms\":%.0f,\"backend\":\"%s\",\"weight_bytes\":%llu}\n", ms_since(t_load),
+                model->info().backend.c_str(), static_cast<unsigned long long>(model->info().weight_bytes));
+    std::fflush(stdout);
+    gemm_rates(c.text);
+
+    const GridTHW frame{0, 40, 72};  // 560 × 1008 pixels: 20 × 36 = 720 tokens per temporal patch
+    const std::int64_t per_t_tokens = (frame.h / 2) * (frame.w / 2);
+    const HeadPatterns patterns = scale_patterns(c.text);
+    for (std::int64_t target : args.tokens) {
+      const GridTHW grid{std::max<std::int64_t>(1, target / per_t_tokens), frame.h, frame.w};
+      const synthetic::Prompt prompt = synthetic::video_prompt(c, grid, 14, 24, 1.0, 11);
+      const std::int64_t per_t = grid.h * grid.w, patch_dim = c.vision.patch_dim();
+      // One thread per temporal patch: the synthetic frames must not be what the vision stage waits for.
+      const PixelSource source{grid, [&](std::int64_t t0, std::int64_t count, float* out) {
+                                 std::vector<std::thread> threads;
+                                 for (std::int64_t t = 0; t < count; ++t) {
+                                   threads.emplace_back([&, t] {
+                                     synthetic::fill_pixels(5, t0 + t, 1, per_t, patch_dim, out + t * per_t * patch_dim);
+                                   });
+                                 }
+                                 for (auto& th : threads) th.join();
+                               }};
+      for (const bool sparse : {false, true}) {
+        rc::reset_peak_memory_use();
+        Session session(*model);
+        PrefillInput in{prompt.ids, prompt.positions, {}, {}, nullptr};
+        in.video_sources = std::span<const PixelSource>(&source, 1);
+        in.patterns = sparse ? &patterns : nullptr;
+        const auto t0 = std::chrono::steady_clock::now();
+        session.prefill(in);
+        const double total_ms = ms_since(t0);
+        const RunStats& st = session.stats();
+        double decode_ms = 0.0;
+        std::int64_t decoded = 0;
+        if (!sparse && args.decode > 0) {
+          DecodeOptions o;
+          o.max_tokens = args.decode;
+          // The first step after the pre-fill pays for nothing extra: time them all.
+          const auto td = std::chrono::steady_clock::now();
+          decoded = static_cast<std::int64_t>(session.decode(o, nullptr).tokens.size());
+          decode_ms = ms_since(td);
+        }
+        std::printf(
+            "{\"kind\":\"prefill\",\"mode\":\"%s\",\"tokens\":%zu,\"video_tokens\":%lld,\"temporal_patches\":%lld,"
+            "\"vision_ms\":%.1f,\"pixel_fill_ms\":%.1f,\"prefill_ms\":%.1f,\"index_ms\":%.1f,\"total_ms\":%.1f,"
+            "\"decode_tokens\":%lld,\"decode_ms\":%.1f,\"decode_tps\":%.2f,\"peak_gib\":%.2f}\n",
+            sparse ? "sparse" : "dense", prompt.ids.size(), static_cast<long long>(grid.t * per_t_tokens),
+            static_cast<long long>(grid.t), st.vision_ms, st.pixel_fill_ms, st.prefill_ms, st.index_ms, total_ms,
+            static_cast<long long>(decoded), decode_ms, decoded ? 1000.0 * decoded / decode_ms : 0.0,
+            static_cast<double>(st.peak_device_bytes) / double(1ull << 30));
+        std::fflush(stdout);
+      }
+    }
+
+    if (args.refuse > 0) {
+      const GridTHW grid{args.refuse / per_t_tokens, frame.h, frame.w};
+      const synthetic::Prompt prompt = synthetic::video_prompt(c, grid, 14, 24, 1.0, 13);
+      const PixelSource source{grid, [](std::int64_t, std::int64_t, float*) {
+                                 throw std::runtime_error("the plan should refuse before any pixel is read");
+                               }};
+      Session session(*model);
+      PrefillInput in{prompt.ids, prompt.positions, {}, {}, nullptr};
+      in.video_sources = std::span<const PixelSource>(&source, 1);
+      try {
+        session.prefill(in);
+        std::printf("{\"kind\":\"refusal\",\"tokens\":%zu,\"refused\":false}\n", prompt.ids.size());
+      } catch (const mmi::runtime::Error& e) {
+        std::printf("{\"kind\":\"refusal\",\"tokens\":%zu,\"refused\":%s,\"code\":\"%s\"}\nREFUSAL: %s\n",
+                    prompt.ids.size(), e.code() == mmi::runtime::ErrorCode::OutOfMemory ? "true" : "false",
+                    std::string(mmi::runtime::error_code_name(e.code())).c_str(), e.what());
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mmi-qwen-gpu-bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One run on a GPU machine (repository root): the Qwen2.5-VL CUDA backend's checks — the tiny fixtures against
+# transformers, CUDA vs CPU, the model ops and kernels, compute-sanitizer on a tiny model — then the scale run on a
+# 7B-shaped random model built here (64K/128K/256K-token synthetic videos: vision, dense and sparse pre-fill,
+# decode, peak memory, and the refusal of a prompt that does not fit). Logs under $OUT; the table is printed last.
+#
+#   bash bench/gpu-model/run.sh [TOKENS] [REFUSE]     # defaults 65536,131072,262144 and 1048576
+#
+# Binaries: .gpu-bin/ (built elsewhere and carried) or, when absent, built here into build-gpu/.
+set -uo pipefail
+OUT=${OUT:-/tmp/mmi-gpu-out}
+mkdir -p "$OUT"
+TOKENS=${1:-65536,131072,262144}
+REFUSE=${2:-1048576}
+ROOT=$PWD
+BIN=$ROOT/.gpu-bin
+MODEL=${MMI_SCALE_MODEL:-/tmp/mmi-qwen2_5_vl-7b}
+started=$(date +%s)
+elapsed() { echo $(( $(date +%s) - started )); }
+step() { echo "== $(elapsed)s: $*" | tee -a "$OUT/checks.log"; }
+
+export MMI_FIXTURES_DIR=$ROOT/models/qwen2_5_vl/fixtures
+export PYTHONUNBUFFERED=1
+# cuBLASLt: the CUDA toolkit's, else the copy PyTorch's wheels ship.
+lt=$(ls /usr/local/cuda/lib64/libcublasLt.so.* 2>/dev/null | head -1)
+if [ -z "$lt" ]; then
+  for d in $(python3 -c "import site; print(' '.join(site.getsitepackages()))"); do
+    lt=$(find "$d/nvidia" -name 'libcublasLt.so*' 2>/dev/null | head -1)
+    [ -n "$lt" ] && break
+  done
+fi
+export MMI_CUBLASLT=$lt
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvcc --version | tail -2
+  echo "cuBLASLt: $MMI_CUBLASLT"
+  git -C "$ROOT" log -1 --format='commit %H %s' 2>/dev/null || true
+} > "$OUT/gpu.txt" 2>&1
+cat "$OUT/gpu.txt"
+
+if [ ! -x "$BIN/runtime_cuda_qwen_test" ]; then
+  step "building (no carried binaries)"
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMMI_CUDA=ON -DMMI_CUDA_ARCHS=90a-real >> "$OUT/checks.log" 2>&1
+  cmake --build build-gpu -j16 --target runtime_cuda_ops_test runtime_cuda_qwen_test runtime_cuda_memory_plan_test \
+    mmi-qwen-gpu-bench >> "$OUT/checks.log" 2>&1 || { echo "BUILD FAILED"; tail -30 "$OUT/checks.log"; exit 1; }
+  BIN=$ROOT/build-gpu/test/native/runtime/cuda
+fi
+
+status=0
+step "memory plan, ops and kernels, model on CUDA"
+for t in runtime_cuda_memory_plan_test runtime_cuda_ops_test runtime_cuda_qwen_test; do
+  "$BIN/$t" >> "$OUT/checks.log" 2>&1
+  rc=$?
+  echo "$t: exit $rc" | tee -a "$OUT/checks.log"
+  [ $rc -ne 0 ] && status=1
+done
+grep -E "max rel error|greedy tokens|FAIL|failed|SKIP" "$OUT/checks.log" | tail -60
+
+step "7B-shaped model"
+python3 models/qwen2_5_vl/fixtures/scale/make_model.py "$MODEL" > "$OUT/scale.jsonl" 2> "$OUT/scale.err"
+step "cuDNN attention rates"
+python3 bench/gpu-model/sdpa_rates.py "$TOKENS" >> "$OUT/scale.jsonl" 2>> "$OUT/scale.err"
+step "scale run"
+"$BIN/mmi-qwen-gpu-bench" --model "$MODEL" --tokens "$TOKENS" --decode 32 --refuse "$REFUSE" \
+  >> "$OUT/scale.jsonl" 2>> "$OUT/scale.err"
+echo "bench: exit $?" | tee -a "$OUT/checks.log"
+grep -h REFUSAL "$OUT/scale.jsonl" | cut -c1-600
+tail -5 "$OUT/scale.err"
+
+# compute-sanitizer on a tiny model and on the kernels, with what time is left (the call's limit is 600 s).
+left=$(( 540 - $(elapsed) ))
+if [ $left -gt 60 ]; then
+  step "compute-sanitizer ($left s left)"
+  {
+    timeout $(( left / 2 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_qwen_test" tiny_a
+    echo "memcheck tiny_a: exit $?"
+    timeout $(( left / 4 )) compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test" flash
+    echo "racecheck flash: exit $?"
+    timeout $(( left / 5 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test" decode
+    echo "memcheck decode: exit $?"
+  } > "$OUT/sanitizer.log" 2>&1
+  grep -E "ERROR SUMMARY|exit|Killed|Terminated" "$OUT/sanitizer.log"
+fi
+
+step "summary"
+python3 bench/gpu-model/summarize.py "$OUT/RESULTS.md" "$OUT/scale.jsonl"
+echo "checks status: $status"
