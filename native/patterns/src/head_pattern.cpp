@@ -101,6 +101,14 @@ att::PatternConfig to_config(const HeadPattern& p, std::int64_t n) {
   return c;
 }
 
+std::vector<att::PatternConfig> to_configs(const PatternFile& file, std::int64_t n) {
+  std::vector<att::PatternConfig> out;
+  for (const auto& layer : file.layers) {
+    for (const HeadEntry& head : layer) out.push_back(to_config(head.pattern, n));
+  }
+  return out;
+}
+
 std::optional<att::Pattern> pattern_from_name(std::string_view name) {
   for (const att::Pattern p : {att::Pattern::dense, att::Pattern::a_shape, att::Pattern::vertical_slash,
                                att::Pattern::block_sparse, att::Pattern::grid, att::Pattern::q_boundary,

@@ -136,7 +136,9 @@ void SparsePrefill::run_head(const qwen2_5_vl::AttentionCall& c) const {
   if (report.reason == DenseReason::none) {
     estimate = att::estimate_head(v.q, v.k, 0, detail::layout_of(c.layout, n), to_config(*planned, n), c.scale);
     if (options_.recall_floor > 0.0) {
-      report.recall = att::recall(v.q, v.k, 0, estimate.index, att::sample_rows(n, options_.recall_samples), true, c.scale);
+      // A sum of softmax weights: at most a rounding error above 1.
+      report.recall = std::min(1.0, att::recall(v.q, v.k, 0, estimate.index, att::sample_rows(n, options_.recall_samples),
+                                                true, c.scale));
       if (*report.recall < options_.recall_floor) report.reason = DenseReason::recall_floor;
     }
   }
@@ -173,6 +175,8 @@ void SparsePrefill::run_head(const qwen2_5_vl::AttentionCall& c) const {
   const std::int64_t heads[1] = {0};
   hm.heatmap = std::move(att::heatmaps(v.q, v.k, std::span<const SparseIndex>(&index, 1), heads, ho, one_thread)[0]);
   hm.heatmap.head = c.head;
+  hm.heatmap.recall = std::min(1.0, hm.heatmap.recall);
+  hm.tokens = n;
   deliver(report, &hm);
 }
 

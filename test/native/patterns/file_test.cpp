@@ -102,6 +102,14 @@ TEST(budgets_resolve_against_the_prompt_length) {
   CHECK(g.grid_lines == 3 && g.local_tokens == 50 && g.sink_tokens == 64);
   const att::PatternConfig q = to_config(HeadPattern::q_boundary(vs(1, 2), vs(3, 4)), 10);
   CHECK(q.text_rows.vertical == 1 && q.text_rows.slash == 2 && q.video_rows.vertical == 3 && q.video_rows.slash == 4);
+  // Per head of a file, [layer · heads + head].
+  const PatternFile f = sample_file();
+  const std::vector<att::PatternConfig> all = to_configs(f, 4096);
+  CHECK(all.size() == 14);
+  for (std::size_t l = 0; l < 2; ++l) {
+    for (std::size_t h = 0; h < 7; ++h) CHECK(all[l * 7 + h].pattern == f.layers[l][h].pattern.pattern);
+  }
+  CHECK(all[1].local_tokens == 128);  // layer 0 head 1: a_shape with a band of N/32
   const att::PatternConfig d = to_config(HeadPattern::two_d_boundary(vs(1, 2), vs(3, 4), vs(5, 6), vs(7, 8)), 10);
   CHECK(d.text_to_text.slash == 2 && d.text_to_video.vertical == 3 && d.video_to_text.slash == 6 && d.video_to_video.vertical == 7);
 }

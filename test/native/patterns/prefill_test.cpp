@@ -184,7 +184,7 @@ TEST(heatmaps_of_chosen_heads_arrive_through_the_callback) {
   CHECK(got.size() == 2 && got.count({0, 0}) == 1 && got.count({t.layers - 1, t.heads - 1}) == 1);
   for (const auto& [key, h] : got) {
     const att::Heatmap& m = h.heatmap;
-    CHECK(h.pattern == att::Pattern::grid && h.grid.size() == 1 && m.head == key.second && m.grid == 16);
+    CHECK(h.pattern == att::Pattern::grid && h.grid.size() == 1 && m.head == key.second && m.grid == 16 && h.tokens == n);
     CHECK(m.rows.size() == 24 && m.rows.front() == 0 && m.rows.back() == n - 1);
     CHECK(m.recall > 0.0 && m.recall < 1.0 && m.coverage > 0.0 && m.coverage < 1.0) << m.recall << " " << m.coverage;
     // Each sampled row's attention sums to one: so do the row bins' mean masses, in both orders.

@@ -168,4 +168,7 @@ void save_pattern_file(const PatternFile& file, const std::filesystem::path& pat
 // A file that keeps every head dense: the default when a model has no pattern file.
 PatternFile dense_pattern_file(const ModelIdentity& model);
 
+// Every head's configuration for a prompt of n tokens, [layer · heads + head] (what the GPU backend takes).
+std::vector<attention::PatternConfig> to_configs(const PatternFile& file, std::int64_t n);
+
 }  // namespace mmi::patterns

@@ -55,6 +55,7 @@ struct HeadReport {
 struct HeadHeatmap {
   std::int64_t layer = 0;
   std::int64_t head = 0;
+  std::int64_t tokens = 0;  // N: bins are position · grid / N
   attention::Pattern pattern = attention::Pattern::dense;  // applied
   std::vector<attention::GridChoice> grid;                 // the grid estimator's choices (grid heads)
   attention::Heatmap heatmap;  // original and kernel order, mask coverage and recall; heatmap.head is `head`
