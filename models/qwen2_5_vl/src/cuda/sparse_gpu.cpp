@@ -311,10 +311,20 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
       vwidth = std::max(vwidth, kept(m.config(l, h).vertical_slash.vertical, att::kSinkColumns, n));
       swidth = std::max(swidth, kept(m.config(l, h).vertical_slash.slash, att::kLocalSlashes, n));
     }
-    for (std::size_t i = 0; i < vs.size(); ++i) {
+    // One selection per run of heads with the same budgets (one block per head each).
+    for (std::size_t i = 0; i < vs.size();) {
       const att::VerticalSlashBudget& b = m.config(l, vs[i]).vertical_slash;
-      oc::top_k_ascending(m.column + i * n, 1, n, att::kSinkColumns, b.vertical, m.verticals + i * vwidth, vwidth, stream);
-      oc::top_k_ascending(m.diagonal + i * n, 1, n, att::kLocalSlashes, b.slash, m.slashes + i * swidth, swidth, stream);
+      std::size_t j = i + 1;
+      while (j < vs.size() && m.config(l, vs[j]).vertical_slash.vertical == b.vertical &&
+             m.config(l, vs[j]).vertical_slash.slash == b.slash) {
+        ++j;
+      }
+      const int rows = static_cast<int>(j - i);
+      oc::top_k_ascending(m.column + i * n, rows, n, att::kSinkColumns, b.vertical, m.verticals + i * vwidth, vwidth,
+                          stream);
+      oc::top_k_ascending(m.diagonal + i * n, rows, n, att::kLocalSlashes, b.slash, m.slashes + i * swidth, swidth,
+                          stream);
+      i = j;
     }
     core_call("vertical-slash index", [&] {
       vs_index = kc::vertical_slash_index(n, static_cast<std::int32_t>(vs.size()), m.verticals,
