@@ -4,7 +4,8 @@
 # MInference's Triton kernel when its source is carried in .devcarry/minference), profile one launch with ncu, and
 # print the results table last. Full logs go under $OUT (or the first argument).
 #   MMI_GPU_STEPS: space-separated subset of: build sass check bench baselines minference1m sanitize ncu summary
-#   MMI_BENCH_ARGS: extra arguments of `mmi-kernels bench` (sizes); MMI_BASELINE_DENSE: sizes for the SDPA baselines
+#   MMI_BENCH_ARGS: extra arguments of `mmi-kernels bench` (sizes, "none" to skip a part); MMI_BASELINE_DENSE:
+#   sizes for the SDPA baselines (empty: none). The full check runs last: the table comes first.
 set -uo pipefail
 OUT=${1:-${OUT:-/tmp/mmi-gpu-out}}
 mkdir -p "$OUT"
@@ -62,13 +63,6 @@ if want baselines; then
     "${extra[@]}" 2>&1 | tee -a "$LOG" | tail -12
 fi
 
-if want check; then
-  step check
-  timeout "${MMI_CHECK_TIMEOUT:-330}" "$BIN" check --json "$RES" >>"$LOG" 2>&1
-  echo "check exit $?" | tee -a "$LOG"
-  grep -E "^(FAIL|check:)" "$LOG" | tail -30
-fi
-
 if want minference1m && [[ -f $MINF ]]; then
   step minference-1M  # its own process: an illegal address poisons the CUDA context
   timeout 90 python3 bench/gpu/baselines.py --json "$RES" --dense "" --minference "$MINF" \
@@ -77,11 +71,11 @@ fi
 
 if want sanitize; then
   step memcheck
-  timeout 100 compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN" check --quick >"$OUT/sanitizer.txt" 2>&1
+  timeout 80 compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN" check --quick >"$OUT/sanitizer.txt" 2>&1
   echo "memcheck exit $?" | tee -a "$OUT/sanitizer.txt" "$LOG"
   tail -3 "$OUT/sanitizer.txt" | tee -a "$LOG"
   step racecheck
-  timeout 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN" check --quick >>"$OUT/sanitizer.txt" 2>&1
+  timeout 80 compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN" check --quick >>"$OUT/sanitizer.txt" 2>&1
   echo "racecheck exit $?" | tee -a "$OUT/sanitizer.txt" "$LOG"
   tail -3 "$OUT/sanitizer.txt" | tee -a "$LOG"
 fi
@@ -101,6 +95,13 @@ if want ncu; then
   # And the instance's SASS, for reading.
   fn=$(cuobjdump -symbols "$BIN" 2>/dev/null | grep -o "_Z[A-Za-z0-9_]*sm90_attention_kernelI13__nv_bfloat16Li128ELNS1_8Sm90ModeE1ELb1E[A-Za-z0-9_]*" | head -1)
   cuobjdump -sass -fun "$fn" "$BIN" >"$OUT/sass_dense.txt" 2>&1
+fi
+
+if want check; then
+  step check
+  timeout "${MMI_CHECK_TIMEOUT:-330}" "$BIN" check --json "$RES" >>"$LOG" 2>&1
+  echo "check exit $?" | tee -a "$LOG"
+  grep -E "^(FAIL|check:)" "$LOG" | tail -30
 fi
 
 if want summary; then

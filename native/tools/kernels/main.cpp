@@ -14,8 +14,10 @@
 
 namespace {
 
+// "N,N,..." or "none".
 std::vector<int64_t> parse_sizes(const std::string& text) {
   std::vector<int64_t> out;
+  if (text == "none") return out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
