@@ -5,7 +5,8 @@
 # print the results table last. Full logs go under $OUT (or the first argument).
 #   MMI_GPU_STEPS: space-separated subset of: build sass check bench baselines minference1m sanitize ncu summary
 #   MMI_BENCH_ARGS: extra arguments of `mmi-kernels bench` (sizes, "none" to skip a part); MMI_BASELINE_DENSE:
-#   sizes for the SDPA baselines (empty: none). The full check runs last: the table comes first.
+#   sizes for the SDPA baselines (empty: none); MMI_CHECK_ARGS: e.g. --no-large. The full check runs last: the table
+#   comes first.
 set -uo pipefail
 OUT=${1:-${OUT:-/tmp/mmi-gpu-out}}
 mkdir -p "$OUT"
@@ -99,7 +100,8 @@ fi
 
 if want check; then
   step check
-  timeout "${MMI_CHECK_TIMEOUT:-330}" "$BIN" check --json "$RES" >>"$LOG" 2>&1
+  # shellcheck disable=SC2086
+  timeout "${MMI_CHECK_TIMEOUT:-330}" "$BIN" check ${MMI_CHECK_ARGS:-} --json "$RES" >>"$LOG" 2>&1
   echo "check exit $?" | tee -a "$LOG"
   grep -E "^(FAIL|check:)" "$LOG" | tail -30
 fi
