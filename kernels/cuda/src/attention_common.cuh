@@ -43,14 +43,11 @@ struct Segment {
 // Walks the union of two query blocks' lists (the second may be empty): shared blocks once with both owner bits,
 // then each query block's columns in chunks of 64. Every thread that walks it sees the same sequence.
 struct SegmentStream {
-  const int32_t* ids0;  // where query block 0's / 1's key blocks are read: the index, or a shared-memory copy
-  const int32_t* ids1;
   int64_t b0, b0_end, b1, b1_end;
   int64_t c0, c0_end, c1, c1_end;
 
   __device__ void init(const AttentionParams& p, int32_t head, int64_t qb0, int64_t qb1) {
     const int64_t base = static_cast<int64_t>(head) * p.nb;
-    ids0 = ids1 = p.block_ids;
     b0 = p.block_offsets[base + qb0];
     b0_end = p.block_offsets[base + qb0 + 1];
     c0 = p.column_offsets[base + qb0];
@@ -65,24 +62,10 @@ struct SegmentStream {
     }
   }
 
-  // Copies both block lists into shared memory when each fits in `capacity` entries, so the walk's reads stay
-  // on chip; threads [0, nthreads) share the copy and must synchronise before the next call to next().
-  __device__ void cache_blocks(int32_t* cache0, int32_t* cache1, int64_t capacity, int tid, int nthreads) {
-    if (b0_end - b0 > capacity || b1_end - b1 > capacity) return;
-    for (int64_t i = tid; i < b0_end - b0; i += nthreads) cache0[i] = __ldg(ids0 + b0 + i);
-    for (int64_t i = tid; i < b1_end - b1; i += nthreads) cache1[i] = __ldg(ids1 + b1 + i);
-    b0_end -= b0;
-    b0 = 0;
-    b1_end -= b1;
-    b1 = 0;
-    ids0 = cache0;
-    ids1 = cache1;
-  }
-
-  __device__ Segment next(const AttentionParams&) {
+  __device__ Segment next(const AttentionParams& p) {
     if (b0 < b0_end || b1 < b1_end) {
-      const int32_t x = b0 < b0_end ? ids0[b0] : INT_MAX;
-      const int32_t y = b1 < b1_end ? ids1[b1] : INT_MAX;
+      const int32_t x = b0 < b0_end ? __ldg(p.block_ids + b0) : INT_MAX;
+      const int32_t y = b1 < b1_end ? __ldg(p.block_ids + b1) : INT_MAX;
       if (x < y) {
         ++b0;
         return {1, 1, x, kIndexBlock};

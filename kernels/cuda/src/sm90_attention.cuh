@@ -69,9 +69,7 @@ struct Sm90Layout {
   static constexpr int kMeta = kV + VStages * KVBytes;
   static constexpr int kBars = kMeta + KStages * static_cast<int>(sizeof(Meta));
   static constexpr int kRowStats = kBars + (2 * KStages + 2 * VStages) * 8;
-  static constexpr int kCacheEntries = 1024;  // sparse: each query block's key-block list, when it fits
-  static constexpr int kBlockCache = kRowStats + 8 * 4;
-  static constexpr int kBytes = kBlockCache + 2 * kCacheEntries * 4;
+  static constexpr int kBytes = kRowStats + 8 * 4;
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base to the 1024-byte swizzle atom
 };
 
@@ -188,12 +186,7 @@ __global__ void __launch_bounds__(384, 1)
       const T* kbase = static_cast<const T*>(p.k) + kv_head * n * D;
       const T* vbase = static_cast<const T*>(p.v) + kv_head * n * D;
       SegmentStream stream;
-      if constexpr (Sparse) {
-        stream.init(p, head, 2 * qtile, 2 * qtile + 1);
-        auto* cache = reinterpret_cast<int32_t*>(smem + L::kBlockCache);
-        stream.cache_blocks(cache, cache + L::kCacheEntries, L::kCacheEntries, tid, 128);
-        named_barrier_sync(1, 128);
-      }
+      if constexpr (Sparse) stream.init(p, head, 2 * qtile, 2 * qtile + 1);
       Ring<KS> kr;
       Ring<VS> vr;
       int prev_kstage = 0;
