@@ -133,7 +133,7 @@ describe('the app in a browser, served by the web host', () => {
     await page.waitForFunction(() => (document.querySelector('progress')?.value ?? 0) > 0);
     expect(await progress.getAttribute('max')).toBe('600');
     await shot('04-decoding');
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('region', { name: 'Decode' }).getByRole('button', { name: 'Cancel' }).click();
     const cancelled = page.getByTestId('decode-cancelled');
     await cancelled.waitFor();
     const [, done, total] =

@@ -9,6 +9,8 @@ export interface HostBridge extends AppApi {
   onConnection(listener: (state: ConnectionState) => void): () => void;
   /** Electron only: the native open dialog. */
   chooseVideo?(): Promise<string | null>;
+  /** Electron only: the native folder dialog for a model folder; null when the user cancelled. */
+  chooseModelFolder?(): Promise<string | null>;
   /** Electron only: a file dropped on the window, allowed by main; null when it is not a file. */
   allowDroppedFile?(file: File): Promise<string | null>;
 }

@@ -1,14 +1,26 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Diagnostics } from '../../../app/api/diagnostics.js';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { FileListing } from '../../../app/api/files.js';
 import type { JobDone, JobFailed, JobProgress } from '../../../app/api/jobs.js';
-import type { DecodeSummary, SamplingOptions, SamplingPlan, VideoMeta } from '../../../app/api/video.js';
+import type { DecodeSummary, SamplingPlan, VideoMeta } from '../../../app/api/video.js';
 import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
 import type { ConnectionState, HostBridge } from '../bridge/bridge.js';
+import { createAskEvents } from './ask-events.js';
+import { createAskSlice, type AskSlice } from './ask-slice.js';
+import { createCaptures } from './captures.js';
+import { listFolder, type BrowserState } from './folders.js';
+import { animationFrame, frameBatch, type FrameScheduler } from './frame-batch.js';
+import { createModelSlice, type ModelSlice } from './model-slice.js';
+import { samplingFrom, type SamplingChoice } from './sampling-choice.js';
 
-// The renderer's state: a replica of what the services report (video, jobs, listings) plus what only the UI owns
-// (sampling choices). Actions call the bridge; answers and events land here; views only read and call actions.
+export type { BrowserState } from './folders.js';
+export type { FrameScheduler } from './frame-batch.js';
+export { samplingFrom, type SamplingChoice } from './sampling-choice.js';
+
+// The renderer's state: a replica of what the services report (video, jobs, listings, the model and the engine,
+// questions and their answers) plus what only the UI owns (sampling and answer options, the explorer's view).
+// Actions call the bridge; answers and events land here; views only read and call actions. The model and engine
+// part is in model-slice.ts, questions in ask-slice.ts; this file holds the video part and puts them together.
 
 export type VideoState =
   | { status: 'empty' }
@@ -25,26 +37,13 @@ export type DecodeState =
   | { status: 'cancelled'; path: string; done: number; total: number }
   | { status: 'failed'; path: string; error: AppErrorData };
 
-export type BrowserState =
-  | { status: 'idle' }
-  | { status: 'loading'; dir: string | null }
-  | { status: 'ready'; listing: FileListing }
-  | { status: 'failed'; dir: string | null; error: AppErrorData };
-
 export type DiagnosticsState =
   | { status: 'idle' }
   | { status: 'loading' }
   | { status: 'ready'; diagnostics: Diagnostics }
   | { status: 'failed'; error: AppErrorData };
 
-/** What the sampling panel edits; the rest of SamplingOptions follows from these (see `samplingFrom`). */
-export interface SamplingChoice {
-  fps: number;
-  maxFrames: number;
-  maxPixels: number;
-}
-
-export interface AppState {
+export interface AppState extends ModelSlice, AskSlice {
   connection: ConnectionState;
   video: VideoState;
   sampling: SamplingChoice;
@@ -59,34 +58,23 @@ export interface AppState {
   loadDiagnostics(): Promise<void>;
 }
 
-/** The full options a request carries: the user's choices, with the lower budgets kept consistent with them. */
-export function samplingFrom(choice: SamplingChoice): SamplingOptions {
-  return {
-    ...defaultSamplingOptions,
-    fps: choice.fps,
-    maxFrames: choice.maxFrames,
-    minFrames: Math.min(defaultSamplingOptions.minFrames, choice.maxFrames),
-    maxPixels: choice.maxPixels,
-    minPixels: Math.min(defaultSamplingOptions.minPixels, choice.maxPixels),
-  };
-}
-
 type JobEvent =
   | { kind: 'progress'; payload: JobProgress }
   | { kind: 'done'; payload: JobDone }
   | { kind: 'failed'; payload: JobFailed };
 
-/** Runs a function before the next paint; progress events are applied at most once per frame. */
-export type FrameScheduler = (apply: () => void) => void;
-
 export function createAppStore(
   bridge: HostBridge,
-  nextFrame: FrameScheduler = (apply) => void requestAnimationFrame(apply),
+  nextFrame: FrameScheduler = animationFrame,
 ): StoreApi<AppState> {
   // Events of a job whose id has not come back yet (a short job can finish before its start is answered).
   const early = new Map<string, JobEvent[]>();
+  const captures = createCaptures(nextFrame);
+  const askEvents = createAskEvents(bridge, captures, nextFrame);
 
   const store = createStore<AppState>()((set, get) => ({
+    ...createModelSlice(bridge, set, get),
+    ...createAskSlice(bridge, set, get, captures, askEvents),
     connection: 'connecting',
     video: { status: 'empty' },
     sampling: {
@@ -102,6 +90,8 @@ export function createAppStore(
       const decode = get().decode;
       if (decode.status === 'running')
         void bridge.call('job.cancel', { jobId: decode.jobId }).catch(() => undefined);
+      // Another video is another analysis: its questions start afresh.
+      if (get().conversation.video !== null && get().conversation.video !== path) get().resetConversation();
       set({ video: { status: 'probing', path }, decode: { status: 'idle' } });
       try {
         const meta = await bridge.call('video.probe', { path });
@@ -152,12 +142,7 @@ export function createAppStore(
     async browse(dir) {
       set({ browser: { status: 'loading', dir: dir ?? null } });
       try {
-        const listing = await bridge.call('files.list', dir === undefined ? {} : { dir });
-        // With a single allowed folder there is nothing to choose: go straight into it.
-        const [only] = listing.roots;
-        if (dir === undefined && listing.roots.length === 1 && only !== undefined)
-          return await get().browse(only);
-        set({ browser: { status: 'ready', listing } });
+        set({ browser: { status: 'ready', listing: await listFolder(bridge, dir) } });
       } catch (err) {
         set({ browser: { status: 'failed', dir: dir ?? null, error: toErrorData(err) } });
       }
@@ -211,24 +196,24 @@ export function createAppStore(
   // A decode reports every frame; the UI needs the latest count once per frame, not hundreds of renders a second.
   // A job's last count is applied before its outcome, so a cancelled job shows how far it got.
   const latestProgress = new Map<string, JobProgress>();
-  const flushProgress = (): void => {
+  const progress = frameBatch(nextFrame, () => {
     const pending = [...latestProgress.values()];
     latestProgress.clear();
     for (const payload of pending) applyJobEvent({ kind: 'progress', payload });
-  };
+  });
   bridge.on('job.progress', (payload) => {
-    const scheduled = latestProgress.size > 0;
     latestProgress.set(payload.jobId, payload);
-    if (!scheduled) nextFrame(flushProgress);
+    progress.schedule();
   });
   bridge.on('job.done', (payload) => {
-    flushProgress();
+    progress.now();
     applyJobEvent({ kind: 'done', payload });
   });
   bridge.on('job.failed', (payload) => {
-    flushProgress();
+    progress.now();
     applyJobEvent({ kind: 'failed', payload });
   });
+  askEvents.attach(store);
   bridge.onConnection((connection) => store.setState({ connection }));
   return store;
 }

@@ -1,13 +1,18 @@
 import { useState } from 'react';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { AboutPanel } from './AboutPanel.js';
-import { Answers, HeatmapExplorer, QuestionBox } from './ComingPanels.js';
+import { Conversation } from './Conversation.js';
 import { DecodePanel } from './DecodePanel.js';
 import { DropTarget } from './DropTarget.js';
+import { EnginePanel } from './EnginePanel.js';
+import { HeatmapExplorer } from './HeatmapExplorer.js';
 import { MetadataPanel } from './MetadataPanel.js';
+import { ModelPanel } from './ModelPanel.js';
 import { OpenVideo } from './OpenVideo.js';
+import { QuestionBox } from './QuestionBox.js';
 import { SamplingPanel } from './SamplingPanel.js';
 import { ThumbnailTimeline } from './ThumbnailTimeline.js';
+import { TimingsPanel } from './TimingsPanel.js';
 
 export function App() {
   const bridge = useBridge();
@@ -18,6 +23,7 @@ export function App() {
         <h1>MMI Studio</h1>
         <span className="host">{bridge.host === 'electron' ? 'desktop' : 'web host'}</span>
         <ConnectionStatus />
+        <ModelBadge />
         <span className="spacer" />
         <button type="button" className="secondary" onClick={() => setAbout(!about)} aria-pressed={about}>
           About
@@ -28,14 +34,17 @@ export function App() {
         <div className="column">
           <OpenVideo />
           <MetadataPanel />
+          <ModelPanel />
           <SamplingPanel />
           <DecodePanel />
+          <EnginePanel />
         </div>
         <div className="column wide">
           <ThumbnailTimeline />
           <QuestionBox />
-          <Answers />
+          <Conversation />
           <HeatmapExplorer />
+          <TimingsPanel />
         </div>
       </main>
     </DropTarget>
@@ -50,6 +59,22 @@ function ConnectionStatus() {
       {connection === 'connecting'
         ? 'Connecting…'
         : 'Connection to the web host lost: restart `mmi serve` and open the URL it prints.'}
+    </span>
+  );
+}
+
+/** The model answering, always in sight; the bundled tiny model is flagged as meaningless. */
+function ModelBadge() {
+  const model = useAppState((s) => s.model);
+  if (model.status !== 'ready') return null;
+  const { choice } = model;
+  return choice.embedded ? (
+    <span className="model-badge embedded" title={choice.notice ?? undefined}>
+      Bundled tiny model — answers are not meaningful
+    </span>
+  ) : (
+    <span className="model-badge" title={choice.dir}>
+      {choice.info.family}: {choice.dir.split(/[\\/]/).filter(Boolean).pop() ?? choice.dir}
     </span>
   );
 }

@@ -1,65 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  CommandName,
-  CommandParams,
-  CommandResult,
-  EventName,
-  EventPayload,
-} from '../../../app/api/contract.js';
 import { AppError } from '../../../app/api/errors.js';
 import type { SamplingPlan } from '../../../app/api/video.js';
-import type { HostBridge } from '../../../renderer/src/bridge/bridge.js';
 import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';
 import { sampleMeta as meta } from './sample-meta.js';
-
-// The store against a scripted bridge: each call waits until the test answers it, events arrive when the test
-// emits them, so orderings that are rare on a real host (a job ending before its start is answered) are exact.
-
-interface PendingCall {
-  method: CommandName;
-  params: unknown;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-function scriptedBridge() {
-  const calls: PendingCall[] = [];
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  const bridge: HostBridge = {
-    host: 'web',
-    call<K extends CommandName>(method: K, params: CommandParams<K>): Promise<CommandResult<K>> {
-      return new Promise((resolve, reject) =>
-        calls.push({ method, params, resolve: resolve as (value: unknown) => void, reject }),
-      );
-    },
-    on<K extends EventName>(event: K, listener: (payload: EventPayload<K>) => void) {
-      const set = listeners.get(event) ?? new Set();
-      set.add(listener as (payload: unknown) => void);
-      listeners.set(event, set);
-      return () => set.delete(listener as (payload: unknown) => void);
-    },
-    resolveUrl: (p) => p,
-    onConnection: (listener) => {
-      listener('open');
-      return () => undefined;
-    },
-  };
-  const emit = <K extends EventName>(event: K, payload: EventPayload<K>) => {
-    for (const listener of listeners.get(event) ?? []) listener(payload);
-  };
-  const take = (method: CommandName): PendingCall => {
-    const index = calls.findIndex((c) => c.method === method);
-    if (index < 0) throw new Error(`no pending ${method} call`);
-    return calls.splice(index, 1)[0] as PendingCall;
-  };
-  // Frames the store asked for, run when the test "paints".
-  const frames: (() => void)[] = [];
-  const nextFrame = (apply: () => void) => void frames.push(apply);
-  const paint = () => {
-    for (const apply of frames.splice(0)) apply();
-  };
-  return { bridge, emit, take, calls, nextFrame, paint };
-}
+import { openReady, scriptedBridge } from './scripted-bridge.js';
 
 const plan: SamplingPlan = {
   times: [0, 10],
@@ -72,15 +16,6 @@ const plan: SamplingPlan = {
   visualTokens: 140,
 };
 const summary = { frames: 2, width: 392, height: 280, bytes: 2 * 392 * 280 * 3, elapsedSec: 0.5 };
-
-async function openReady() {
-  const script = scriptedBridge();
-  const store = createAppStore(script.bridge, script.nextFrame);
-  const opened = store.getState().openVideo('/v.mp4');
-  script.take('video.probe').resolve(meta);
-  await opened;
-  return { ...script, store };
-}
 
 describe('renderer store', () => {
   it('shows a probe failure as the error the host sent, and ignores answers for a video since replaced', async () => {
