@@ -62,18 +62,36 @@ void continued_dense(const qwen2_5_vl::AttentionCall& c) {
 
 }  // namespace
 
+namespace {
+
+// Sizes must match; whether the config hash must too is the loader's decision (LoadOptions).
+void check_sizes(const qwen2_5_vl::Model& model, const PatternFile& file) {
+  const auto& text = model.config().text;
+  check_model(file, ModelIdentity{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
+                                  file.model.config_sha256});
+}
+
+}  // namespace
+
+qwen2_5_vl::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+                                       std::int64_t dense_below_tokens) {
+  const auto& text = model.config().text;
+  qwen2_5_vl::HeadPatterns out{text.layers, text.heads, {}};
+  if (file != nullptr) check_sizes(model, *file);
+  if (file != nullptr && n >= dense_below_tokens) {
+    out.configs = to_configs(*file, n);
+  } else {
+    out.configs.assign(static_cast<std::size_t>(text.layers * text.heads), att::PatternConfig{});
+  }
+  return out;
+}
+
 SparsePrefill::SparsePrefill(const qwen2_5_vl::Model& model, std::shared_ptr<const PatternFile> file,
                              SparsePrefillOptions options)
     : file_(std::move(file)), options_(std::move(options)) {
-  const auto& text = model.config().text;
-  layers_ = text.layers;
-  heads_ = text.heads;
-  if (file_) {
-    // Sizes must match; whether the config hash must too is the loader's decision (LoadOptions).
-    ModelIdentity sizes{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
-                        file_->model.config_sha256};
-    check_model(*file_, sizes);
-  }
+  layers_ = model.config().text.layers;
+  heads_ = model.config().text.heads;
+  if (file_) check_sizes(model, *file_);
   auto bad = [](const std::string& where, const std::string& detail) {
     throw Error(ErrorCode::InvalidInput, "", where, detail);
   };

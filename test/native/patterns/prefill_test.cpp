@@ -242,4 +242,22 @@ TEST(cancel_mismatched_files_and_no_file) {
   other.model.head_dim *= 2;
   CHECK_PATTERN_ERROR(SparsePrefill(*fx.model, std::make_shared<const PatternFile>(other), {}), ErrorCode::WrongModel,
                       "head_dim");
+  CHECK_PATTERN_ERROR(head_patterns(*fx.model, &other, 100), ErrorCode::WrongModel, "head_dim");
+}
+
+TEST(the_gpu_backends_form_of_a_file) {
+  const fixture::Fixture fx = fixture::load("tiny-b");
+  const auto& t = fx.model->config().text;
+  PatternFile f = dense_pattern_file(sizes_of(fx));
+  f.layers[1][2].pattern = HeadPattern::a_shape(Budget::fixed_count(4), Budget::of(0.25));
+  const mmi::qwen2_5_vl::HeadPatterns long_prompt = head_patterns(*fx.model, &f, 20000);
+  CHECK(long_prompt.layers == t.layers && long_prompt.heads == t.heads &&
+        static_cast<std::int64_t>(long_prompt.configs.size()) == t.layers * t.heads);
+  CHECK(long_prompt.at(1, 2).pattern == att::Pattern::a_shape && long_prompt.at(1, 2).local_tokens == 5000 &&
+        long_prompt.at(1, 2).sink_tokens == 4 && long_prompt.at(0, 2).pattern == att::Pattern::dense);
+  // Short prompts and no file: all dense.
+  for (const auto& hp : {head_patterns(*fx.model, &f, 20000, 30000), head_patterns(*fx.model, nullptr, 20000)}) {
+    for (const auto& c : hp.configs) CHECK(c.pattern == att::Pattern::dense);
+    CHECK(static_cast<std::int64_t>(hp.configs.size()) == t.layers * t.heads);
+  }
 }

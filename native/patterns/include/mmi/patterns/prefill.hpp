@@ -78,6 +78,13 @@ struct SparsePrefillOptions {
   const std::atomic<bool>* cancel = nullptr;  // pass the session's flag: heads stop early when it is raised
 };
 
+// The GPU backend's form of a file for a prompt of n tokens (PrefillInput::patterns): every head's configuration,
+// all dense when there is no file or n is below dense_below_tokens. The GPU runs dense, A-shape, vertical-slash and
+// grid heads and refuses the others.
+// Throws Error(WrongModel / WrongShape) when the file's sizes are not the model's.
+qwen2_5_vl::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+                                       std::int64_t dense_below_tokens = 16384);
+
 class SparsePrefill final : public qwen2_5_vl::PrefillAttention {
  public:
   // `file` may be null (every head dense). Throws Error(WrongModel / WrongShape) when the file's sizes are not the
