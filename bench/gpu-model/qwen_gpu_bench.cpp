@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "mmi/ops/half.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 #include "mmi/runtime/cuda/gemm.hpp"
@@ -59,10 +60,12 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The pattern file of the scale run, configured directly (per head, by kv group): the first two groups
-// vertical-slash (1000 columns, 6096 diagonals), the third grid (128 sinks, a 4096 band, 4 phase lines), the last
-// A-shape (128 sinks, 4096 local) — MInference's and MMInference's default budgets.
-HeadPatterns scale_patterns(const TextConfig& c) {
+// The pattern files of the scale run, configured directly through the attention core's PatternConfig (per head, by
+// kv group), with MInference's and MMInference's default budgets: vertical-slash 1000 columns and 6096 diagonals,
+// grid 128 sinks, a 4096 band and 4 phase lines, A-shape 128 sinks and 4096 local. "mixed": groups 0-1
+// vertical-slash, 2 grid, 3 A-shape; "video": groups 0-1 grid, 2-3 A-shape (the patterns whose cost does not
+// depend on what random weights attend to).
+HeadPatterns scale_patterns(const TextConfig& c, bool mixed) {
   HeadPatterns p;
   p.layers = c.layers;
   p.heads = c.heads;
@@ -71,13 +74,27 @@ HeadPatterns scale_patterns(const TextConfig& c) {
     for (std::int64_t h = 0; h < c.heads; ++h) {
       att::PatternConfig cfg;
       const std::int64_t g = h / group;
-      cfg.pattern = g < c.kv_heads / 2 ? att::Pattern::vertical_slash
-                    : g < c.kv_heads - 1 ? att::Pattern::grid
-                                         : att::Pattern::a_shape;
+      if (mixed) {
+        cfg.pattern = g < c.kv_heads / 2 ? att::Pattern::vertical_slash
+                      : g < c.kv_heads - 1 ? att::Pattern::grid
+                                           : att::Pattern::a_shape;
+      } else {
+        cfg.pattern = g < c.kv_heads / 2 ? att::Pattern::grid : att::Pattern::a_shape;
+      }
       p.configs.push_back(cfg);
     }
   }
   return p;
+}
+
+// Random bf16 values (about N(0, 1) scaled), so the timed products do not run on constant data.
+void fill_random_bf16(rc::DeviceMemory& d, std::uint64_t seed, float scale) {
+  const std::size_t count = d.bytes() / 2;
+  std::vector<float> f(count);
+  synthetic::fill_pixels(seed, 0, 1, 1, static_cast<std::int64_t>(count), f.data());
+  std::vector<std::uint16_t> bits(count);
+  for (std::size_t i = 0; i < count; ++i) bits[i] = mmi::ops::f32_to_bf16(scale * f[i]);
+  MMI_GPU_CHECK(cudaMemcpy(d.get(), bits.data(), d.bytes(), cudaMemcpyHostToDevice));
 }
 
 // Median milliseconds of the language model's four GEMMs of one layer on a 4096-row chunk.
@@ -96,8 +113,8 @@ void gemm_rates(const TextConfig& c) {
   for (const Shape& s : shapes) {
     rc::DeviceMemory a(static_cast<std::size_t>(M * s.k) * 2, "a"), w(static_cast<std::size_t>(s.n * s.k) * 2, "w"),
         out(static_cast<std::size_t>(M * s.n) * 4, "c");
-    MMI_GPU_CHECK(cudaMemset(a.get(), 0x3c, a.bytes()));  // non-zero bf16 data (about 0.011)
-    MMI_GPU_CHECK(cudaMemset(w.get(), 0x3b, w.bytes()));
+    fill_random_bf16(a, 1, 1.0f);
+    fill_random_bf16(w, 2, 0.02f);
     const auto type = s.bf16_out ? rc::OutType::BF16 : rc::OutType::F32;
     for (int i = 0; i < 3; ++i) gemm.linear(a.get(), s.k, M, w.get(), s.n, s.k, out.get(), type, s.n, false);
     std::vector<float> times;
@@ -138,7 +155,7 @@ int main(int argc, char** argv) {
 
     const GridTHW frame{0, 40, 72};  // 560 × 1008 pixels: 20 × 36 = 720 tokens per temporal patch
     const std::int64_t per_t_tokens = (frame.h / 2) * (frame.w / 2);
-    const HeadPatterns patterns = scale_patterns(c.text);
+    const HeadPatterns mixed = scale_patterns(c.text, true), video = scale_patterns(c.text, false);
     for (std::int64_t target : args.tokens) {
       const GridTHW grid{std::max<std::int64_t>(1, target / per_t_tokens), frame.h, frame.w};
       const synthetic::Prompt prompt = synthetic::video_prompt(c, grid, 14, 24, 1.0, 11);
@@ -153,12 +170,13 @@ int main(int argc, char** argv) {
                                  }
                                  for (auto& th : threads) th.join();
                                }};
-      for (const bool sparse : {false, true}) {
+      for (const char* mode : {"dense", "sparse_mixed", "sparse_video"}) {
+        const bool sparse = std::strcmp(mode, "dense") != 0;
         rc::reset_peak_memory_use();
         Session session(*model);
         PrefillInput in{prompt.ids, prompt.positions, {}, {}, nullptr};
         in.video_sources = std::span<const PixelSource>(&source, 1);
-        in.patterns = sparse ? &patterns : nullptr;
+        in.patterns = !sparse ? nullptr : std::strcmp(mode, "sparse_mixed") == 0 ? &mixed : &video;
         const auto t0 = std::chrono::steady_clock::now();
         session.prefill(in);
         const double total_ms = ms_since(t0);
@@ -173,14 +191,20 @@ int main(int argc, char** argv) {
           decoded = static_cast<std::int64_t>(session.decode(o, nullptr).tokens.size());
           decode_ms = ms_since(td);
         }
+        std::string density = "{";
+        for (const auto& [name, d] : st.pattern_density) {
+          density += (density.size() > 1 ? ",\"" : "\"") + name + "\":" + std::to_string(d);
+        }
+        density += "}";
         std::printf(
             "{\"kind\":\"prefill\",\"mode\":\"%s\",\"tokens\":%zu,\"video_tokens\":%lld,\"temporal_patches\":%lld,"
-            "\"vision_ms\":%.1f,\"pixel_fill_ms\":%.1f,\"prefill_ms\":%.1f,\"index_ms\":%.1f,\"total_ms\":%.1f,"
+            "\"vision_ms\":%.1f,\"pixel_fill_ms\":%.1f,\"prefill_ms\":%.1f,\"index_ms\":%.1f,"
+            "\"index_estimate_ms\":%.1f,\"index_build_ms\":%.1f,\"density\":%s,\"total_ms\":%.1f,"
             "\"decode_tokens\":%lld,\"decode_ms\":%.1f,\"decode_tps\":%.2f,\"peak_gib\":%.2f}\n",
-            sparse ? "sparse" : "dense", prompt.ids.size(), static_cast<long long>(grid.t * per_t_tokens),
-            static_cast<long long>(grid.t), st.vision_ms, st.pixel_fill_ms, st.prefill_ms, st.index_ms, total_ms,
-            static_cast<long long>(decoded), decode_ms, decoded ? 1000.0 * decoded / decode_ms : 0.0,
-            static_cast<double>(st.peak_device_bytes) / double(1ull << 30));
+            mode, prompt.ids.size(), static_cast<long long>(grid.t * per_t_tokens), static_cast<long long>(grid.t),
+            st.vision_ms, st.pixel_fill_ms, st.prefill_ms, st.index_ms, st.index_estimate_ms, st.index_build_ms,
+            density.c_str(), total_ms, static_cast<long long>(decoded), decode_ms,
+            decoded ? 1000.0 * decoded / decode_ms : 0.0, static_cast<double>(st.peak_device_bytes) / double(1ull << 30));
         std::fflush(stdout);
       }
     }

@@ -75,10 +75,12 @@ if [ $left -gt 60 ]; then
   {
     timeout $(( left / 2 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_qwen_test" tiny_a
     echo "memcheck tiny_a: exit $?"
-    timeout $(( left / 4 )) compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test" flash
+    timeout $(( left / 4 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_qwen_test" patterns
+    echo "memcheck sparse patterns (random model): exit $?"
+    timeout $(( left / 8 )) compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test" flash
     echo "racecheck flash: exit $?"
-    timeout $(( left / 5 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test" decode
-    echo "memcheck decode: exit $?"
+    timeout $(( left / 8 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_ops_test"
+    echo "memcheck ops and kernels: exit $?"
   } > "$OUT/sanitizer.log" 2>&1
   grep -E "ERROR SUMMARY|exit|Killed|Terminated" "$OUT/sanitizer.log"
 fi

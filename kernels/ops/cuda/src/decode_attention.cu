@@ -16,6 +16,7 @@ constexpr int kChunk = 256;
 constexpr int kMaxGroup = 8;
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
+constexpr int kUnroll = 4;  // key rows loaded ahead per lane
 
 std::int64_t splits_for(std::int64_t length) { return (length + kChunk - 1) / kChunk; }
 
@@ -62,23 +63,33 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(const DecodePara
 
   const bf16* kb = p.k + kvh * p.kv_head;
   const bf16* vb = p.v + kvh * p.kv_head;
-  // Scores (log2 units) of every key of the chunk for every head of the group.
-  for (int base = warp * KPW; base < count; base += kWarps * KPW) {
-    const int j = base + slot;
-    const bool valid = j < count;
-    float kv[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    if (valid && active) load8(kb + (k0 + j) * HD + sub * 8, kv);
+  // Scores (log2 units) of every key of the chunk for every head of the group; kUnroll keys' rows are loaded
+  // before any is used, so each lane keeps several loads in flight.
+  constexpr int kStep = kWarps * KPW;
+  for (int base = warp * KPW; base < count; base += kStep * kUnroll) {
+    float kv[kUnroll][8];
 #pragma unroll
-    for (int g = 0; g < kMaxGroup; ++g) {
-      if (g >= G) break;
-      float d = 0.0f;
-      if (active) {
+    for (int u = 0; u < kUnroll; ++u) {
+      const int j = base + u * kStep + slot;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) d = fmaf(kv[i], sq[g][sub * 8 + i], d);
+      for (int i = 0; i < 8; ++i) kv[u][i] = 0.0f;
+      if (j < count && active) load8(kb + (k0 + j) * HD + sub * 8, kv[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int j = base + u * kStep + slot;
+#pragma unroll
+      for (int g = 0; g < kMaxGroup; ++g) {
+        if (g >= G) break;
+        float d = 0.0f;
+        if (active) {
+#pragma unroll
+          for (int i = 0; i < 8; ++i) d = fmaf(kv[u][i], sq[g][sub * 8 + i], d);
+        }
+#pragma unroll
+        for (int o = LPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+        if (sub == 0 && j < count) sp[g][j] = d * sl2;
       }
-#pragma unroll
-      for (int o = LPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-      if (sub == 0 && valid) sp[g][j] = d * sl2;
     }
   }
   __syncthreads();
@@ -109,17 +120,25 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(const DecodePara
 #pragma unroll
     for (int i = 0; i < 8; ++i) acc[g][i] = 0.0f;
   }
-  for (int base = warp * KPW; base < count; base += kWarps * KPW) {
-    const int j = base + slot;
-    if (j < count && active) {
-      float vv[8];
-      load8(vb + (k0 + j) * HD + sub * 8, vv);
+  for (int base = warp * KPW; base < count; base += kStep * kUnroll) {
+    float vv[kUnroll][8];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int j = base + u * kStep + slot;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) vv[u][i] = 0.0f;
+      if (j < count && active) load8(vb + (k0 + j) * HD + sub * 8, vv[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int j = base + u * kStep + slot;
+      if (j >= count) continue;
 #pragma unroll
       for (int g = 0; g < kMaxGroup; ++g) {
         if (g >= G) break;
         const float pg = sp[g][j];
 #pragma unroll
-        for (int i = 0; i < 8; ++i) acc[g][i] = fmaf(pg, vv[i], acc[g][i]);
+        for (int i = 0; i < 8; ++i) acc[g][i] = fmaf(pg, vv[u][i], acc[g][i]);
       }
     }
   }

@@ -39,11 +39,14 @@ __device__ void row_scores(const MassParams& p, const float (*sq)[kMaxDim], int 
       kv[2 * j] = f.x;
       kv[2 * j + 1] = f.y;
     }
+    // Two 16-byte shared loads per row and 8 dims (the same address for the whole warp: broadcast).
 #pragma unroll
     for (int r = 0; r < kMaxRows; ++r) {
       if (r < rows) {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) s[r] = fmaf(kv[j], sq[r][d0 + j], s[r]);
+        const float4 a = *reinterpret_cast<const float4*>(&sq[r][d0]);
+        const float4 b = *reinterpret_cast<const float4*>(&sq[r][d0 + 4]);
+        s[r] = fmaf(kv[0], a.x, fmaf(kv[1], a.y, fmaf(kv[2], a.z, fmaf(kv[3], a.w, s[r]))));
+        s[r] = fmaf(kv[4], b.x, fmaf(kv[5], b.y, fmaf(kv[6], b.z, fmaf(kv[7], b.w, s[r]))));
       }
     }
   }
@@ -62,7 +65,7 @@ __device__ void load_rows(const MassParams& p, int head, int rows, float (*sq)[k
 
 // Pass 1: per tile of keys [0, row_end), each row's maximum and sum of exp2(s - max) over its causal keys.
 __global__ void __launch_bounds__(kTile) mass_stats_kernel(const MassParams p, RowStats* partial, int tiles) {
-  __shared__ float sq[kMaxRows][kMaxDim];
+  __shared__ __align__(16) float sq[kMaxRows][kMaxDim];
   __shared__ float red[kWarps][kMaxRows];
   __shared__ float tile_max[kMaxRows];
   const int i = blockIdx.y;
@@ -119,7 +122,7 @@ __global__ void mass_merge_kernel(const RowStats* partial, int tiles, int rows, 
 
 // Pass 2: normalised weights over keys [key_begin, key_end) into columns and diagonals.
 __global__ void __launch_bounds__(kTile) mass_accumulate_kernel(const MassParams p, const RowStats* stats) {
-  __shared__ float sq[kMaxRows][kMaxDim];
+  __shared__ __align__(16) float sq[kMaxRows][kMaxDim];
   __shared__ float diag[kTile + kMaxRows];
   __shared__ RowStats st[kMaxRows];
   const int i = blockIdx.y;

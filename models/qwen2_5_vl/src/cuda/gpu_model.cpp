@@ -401,7 +401,7 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  double index_ms = 0.0;
+  RunStats layer_stats;
   for (std::int64_t l = 0; l < c.layers; ++l) {
     check_cancel(control);
     const DTextLayer& lw = m_.weights_.text[static_cast<std::size_t>(l)];
@@ -435,7 +435,7 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
 
     const LayerTensors lt{q, kc, vcache, o, capacity_};
     if (sparse) {
-      index_ms += sparse->run(l, lt, s);
+      sparse->run(l, lt, s, layer_stats);
     } else if (fresh) {
       dense_attention(c, n, lt, s);
     } else {
@@ -498,7 +498,10 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   length_ = start + n;
   if (stats) {
     stats->prefill_ms = ms_since(t_layers);
-    stats->index_ms = index_ms;
+    stats->index_ms = layer_stats.index_ms;
+    stats->index_estimate_ms = layer_stats.index_estimate_ms;
+    stats->index_build_ms = layer_stats.index_build_ms;
+    if (sparse) stats->pattern_density = sparse->density();
     stats->peak_device_bytes = rc::peak_memory_use();
   }
   return std::vector<float>(all.end() - c.vocab, all.end());

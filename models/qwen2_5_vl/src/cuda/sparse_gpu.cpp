@@ -111,6 +111,16 @@ struct SparseAttention::Impl {
   std::int32_t* heads_dev = nullptr;
   void* mass_ws = nullptr;
   std::size_t mass_ws_bytes = 0;
+  // Key tiles computed and dense causal tiles, per kind (A-shape, vertical-slash, grid).
+  std::map<Kind, std::pair<double, double>> tiles;
+  std::map<std::pair<std::int64_t, std::int64_t>, double> a_shape_tiles;  // per head of each A-shape index
+
+  void count(Kind k, double blocks, double columns, int heads) {
+    const double nb = static_cast<double>(num_blocks(n));
+    auto& t = tiles[k];
+    t.first += blocks + std::ceil(columns / kBlock);
+    t.second += heads * nb * (nb + 1) / 2;
+  }
 
   const att::PatternConfig& config(std::int64_t l, std::int64_t h) const { return patterns.at(l, h); }
 
@@ -276,17 +286,37 @@ void SparseAttention::prepare(rc::Arena& arena, cudaStream_t) {
     const auto key = std::make_pair(cfg.sink_tokens, cfg.local_tokens);
     if (m.a_shape.count(key)) continue;
     const SparseIndex one = att::a_shape_index(m.n, cfg.sink_tokens, cfg.local_tokens);
+    m.a_shape_tiles[key] = static_cast<double>(one.block_ids.size()) +
+                           std::ceil(static_cast<double>(one.column_ids.size()) / kBlock);
     core_call("A-shape index", [&] {
       m.a_shape.emplace(key, kc::DeviceIndex::upload(std::vector<SparseIndex>(static_cast<std::size_t>(m.c.heads), one)));
     });
   }
 }
 
-double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t stream) {
+std::vector<std::pair<std::string, double>> SparseAttention::density() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [kind, t] : impl_->tiles) {
+    const char* name = kind == Kind::AShape ? "a_shape" : kind == Kind::VerticalSlash ? "vertical_slash" : "grid";
+    out.emplace_back(name, t.second > 0 ? t.first / t.second : 0.0);
+  }
+  return out;
+}
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t stream, RunStats& stats) {
   Impl& m = *impl_;
   const TextConfig& c = m.c;
   const std::int64_t n = m.n;
   const auto t0 = std::chrono::steady_clock::now();
+  double build_ms = 0.0;
   std::vector<int> vs, grid;  // query heads, ascending
   for (int h = 0; h < c.heads; ++h) {
     const Kind k = m.kind[static_cast<std::size_t>(l * c.heads + h)];
@@ -326,11 +356,16 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
                           stream);
       i = j;
     }
+    MMI_GPU_CHECK(cudaStreamSynchronize(stream));
+    const auto t_build = std::chrono::steady_clock::now();
     core_call("vertical-slash index", [&] {
       vs_index = kc::vertical_slash_index(n, static_cast<std::int32_t>(vs.size()), m.verticals,
                                           static_cast<std::int32_t>(vwidth), m.slashes,
                                           static_cast<std::int32_t>(swidth), stream);
     });
+    m.count(Kind::VerticalSlash, static_cast<double>(vs_index.total_blocks()),
+            static_cast<double>(vs_index.total_columns()), static_cast<int>(vs.size()));
+    build_ms += ms_since(t_build);
   }
   if (!grid.empty()) {
     // Phases per head and run: the most attended phases of the run's last rows, at the layout's period.
@@ -364,6 +399,7 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
         phases[i][r] = std::move(order);
       }
     }
+    const auto t_build = std::chrono::steady_clock::now();
     std::vector<SparseIndex> indices(grid.size());
     const auto build = [&](std::int64_t i) {
       indices[static_cast<std::size_t>(i)] = m.grid_index(m.config(l, grid[static_cast<std::size_t>(i)]),
@@ -375,10 +411,17 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
       for (std::size_t i = 0; i < grid.size(); ++i) build(static_cast<std::int64_t>(i));
     }
     core_call("grid index", [&] { grid_index = kc::DeviceIndex::upload(indices); });
+    for (const SparseIndex& x : indices) {
+      m.count(Kind::Grid, static_cast<double>(x.block_ids.size()), static_cast<double>(x.column_ids.size()), 1);
+    }
+    build_ms += ms_since(t_build);
   }
   MMI_GPU_CHECK(cudaStreamSynchronize(stream));
   rc::sample_memory_use();
-  const double index_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double index_ms = ms_since(t0);
+  stats.index_ms += index_ms;
+  stats.index_build_ms += build_ms;
+  stats.index_estimate_ms += index_ms - build_ms;
 
   // Runs of consecutive heads of one kv head with one kind of index: one kernel call each.
   const int group = static_cast<int>(c.heads / c.kv_heads);
@@ -402,6 +445,7 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
         switch (k) {
           case Kind::Dense: kc::attention_dense_causal(shape, x, stream); break;
           case Kind::AShape:
+            m.count(Kind::AShape, count * m.a_shape_tiles.at({cfg0.sink_tokens, cfg0.local_tokens}), 0, count);
             kc::attention_sparse(shape, x, heads_of(m.a_shape.at({cfg0.sink_tokens, cfg0.local_tokens}).view(), h0, count),
                                  stream);
             break;
@@ -418,7 +462,6 @@ double SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t 
   }
   // The layer's indices are freed on return: their kernels must be done.
   MMI_GPU_CHECK(cudaStreamSynchronize(stream));
-  return index_ms;
 }
 
 }  // namespace mmi::qwen2_5_vl::gpu

@@ -45,8 +45,10 @@ class SparseAttention {
   std::uint64_t index_bytes() const;
   // Takes the estimation buffers and uploads the prompt-wide indices.
   void prepare(runtime::cuda::Arena& arena, cudaStream_t stream);
-  // Estimates the layer's indices and runs its attention. Returns the milliseconds spent on the indices.
-  double run(std::int64_t layer, const LayerTensors& t, cudaStream_t stream);
+  // Estimates the layer's indices and runs its attention; adds the index times to stats.
+  void run(std::int64_t layer, const LayerTensors& t, cudaStream_t stream, RunStats& stats);
+  // The density of each pattern over the layers run so far.
+  std::vector<std::pair<std::string, double>> density() const;
 
  private:
   struct Impl;

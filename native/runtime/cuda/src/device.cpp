@@ -135,7 +135,9 @@ PinnedMemory::~PinnedMemory() {
   if (ptr_) cudaFreeHost(ptr_);
 }
 
-Stream::Stream() { MMI_GPU_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+// A blocking stream: work issued on the legacy default stream (synchronous cudaMemcpy inside libraries we call,
+// such as the attention core's index builders) stays ordered with ours.
+Stream::Stream() { MMI_GPU_CHECK(cudaStreamCreate(&stream_)); }
 Stream::~Stream() {
   if (stream_) cudaStreamDestroy(stream_);
 }

@@ -208,6 +208,10 @@ struct RunStats {
   double pixel_fill_ms = 0.0;   // the part spent in the PixelSources' fill calls (on the GPU they overlap encoding)
   double prefill_ms = 0.0;      // language model: embeddings, every layer, the last logits
   double index_ms = 0.0;        // sparse pattern estimation and index building (inside prefill_ms)
+  double index_estimate_ms = 0.0;  //   of which the last rows' attention mass and the selections
+  double index_build_ms = 0.0;     //   of which building and uploading the indices
+  // Per pattern that ran: the key tiles (64 × 64) its heads computed over the tiles of dense causal attention.
+  std::vector<std::pair<std::string, double>> pattern_density;
   std::uint64_t peak_device_bytes = 0;
 };
 
