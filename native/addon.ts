@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The C API version this TypeScript layer was written for (MMI_API_VERSION in native/include/mmi.h). */
-export const API_VERSION = 1;
+export const API_VERSION = 2;
 
 export type DType = 'f32' | 'f16' | 'bf16';
 
@@ -108,8 +108,172 @@ export interface NativeRunOptions {
   threads?: number;
 }
 
+/** What a model folder holds and the rules its inputs follow (Model.info()). */
+export interface NativeModelInfo {
+  family: string;
+  visionLayers: number;
+  textLayers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  tensors: number;
+  weightBytes: number;
+  dtypes: string[];
+  files: string[];
+  videoTokenId: number;
+  visionStartTokenId: number;
+  visionEndTokenId: number;
+  eosTokenIds: number[];
+  /** Frame sides must be multiples of patch · merge. */
+  patch: number;
+  merge: number;
+  temporalPatch: number;
+  tokensPerSecond: number;
+  minPixels: number;
+  maxPixels: number;
+  /** CPU threads the model computes with. */
+  threads: number;
+}
+
+export interface NativeVideoInfo {
+  /** Grid in patches: temporal patches, patch rows, patch columns. */
+  t: number;
+  h: number;
+  w: number;
+  /** <|video_pad|> tokens the video fills: t · (h/merge) · (w/merge). */
+  tokens: number;
+  hidden: number;
+}
+
+export interface NativeVideo {
+  info(): NativeVideoInfo;
+  /** A copy of the features [tokens, hidden]. */
+  features(): Float32Array;
+  dispose(): void;
+}
+
+export interface NativeEncoder {
+  push(rgb: Uint8Array, frames: number, onProgress?: ProgressCallback): NativeJob<undefined>;
+  finish(onProgress?: ProgressCallback): NativeJob<NativeVideo>;
+  cancel(): void;
+  dispose(): void;
+}
+
+/** The session's cache: tokens, the position the next text token gets, and the modality layout (merged grids). */
+export interface NativeSessionState {
+  length: number;
+  nextPosition: number;
+  layout: Segment[];
+}
+
+export type DecodeStop = 'stop_token' | 'max_tokens' | 'caller';
+
+export interface NativePatternFile {
+  /** Each head's pattern name, [layer · heads + head]. */
+  kinds(layers: number, heads: number): PatternKind[];
+  dispose(): void;
+}
+
+export type DenseReason =
+  'none' | 'no_pattern_file' | 'pattern_is_dense' | 'short_prompt' | 'recall_floor' | 'continued_queries';
+
+/** What one head of a pre-fill did (native/patterns/README.md). */
+export interface HeadReport {
+  layer: number;
+  head: number;
+  planned: PatternKind;
+  applied: PatternKind;
+  denseReason: DenseReason;
+  queries: number;
+  keys: number;
+  density: number;
+  recall: number | null;
+  estimationMs: number;
+  attentionMs: number;
+}
+
+/** One head's attention during a pre-fill, pooled to G×G (see NativeHeatmap for the grids). */
+export interface HeadHeatmap extends Omit<NativeHeatmap, 'head' | 'rows'> {
+  layer: number;
+  head: number;
+  /** N: bins are position · grid / N. */
+  tokens: number;
+  pattern: PatternKind;
+  rows: number[];
+  gridChoices: GridChoice[];
+}
+
+/** How a pre-fill attends: per-head patterns from a file (dense without one), heatmaps of chosen heads. */
+export interface NativeAttention {
+  patterns?: NativePatternFile | null;
+  /** Prompts shorter than this run dense (default 16384). */
+  denseBelowTokens?: number;
+  /** 0 (default): off; else heads whose estimated recall is lower run dense. */
+  recallFloor?: number;
+  recallSamples?: number;
+  heatmaps?: { heads: { layer: number; head: number }[]; grid?: number; samples?: number };
+}
+
+export interface NativeSession {
+  prefill(
+    input: {
+      ids: Int32Array;
+      positions?: BigInt64Array;
+      videos?: NativeVideo[];
+      attention?: NativeAttention;
+    },
+    events?: {
+      onProgress?: ProgressCallback;
+      onHead?: (report: HeadReport) => void;
+      onHeatmap?: (heatmap: HeadHeatmap) => void;
+    },
+  ): NativeJob<NativeSessionState & { logits: Float32Array }>;
+  decode(
+    options: {
+      maxTokens: number;
+      temperature?: number;
+      topP?: number;
+      topK?: number;
+      seed?: number;
+      stopIds?: number[];
+    },
+    events?: { onProgress?: ProgressCallback; onToken?: (token: number) => void },
+  ): NativeJob<NativeSessionState & { tokens: Int32Array; stop: DecodeStop }>;
+  state(): NativeSessionState;
+  rewind(length: number): void;
+  dispose(): void;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  createSession(kvCapacity?: number): NativeSession;
+  createEncoder(height: number, width: number): NativeEncoder;
+  dispose(): void;
+}
+
+export interface BackendInfo {
+  /** Whether this build holds CUDA code. */
+  cudaBuilt: boolean;
+  /** GPUs the CUDA runtime reports (0 without CUDA in the build, a driver or a device). */
+  gpuCount: number;
+  cpuThreads: number;
+  detail: string;
+}
+
 export interface NativeAddon {
   apiVersion: number;
+  backendInfo(): BackendInfo;
+  loadModel(
+    dir: string,
+    options?: { threads?: number; visionChunkFrames?: number; tokenChunk?: number },
+  ): NativeJob<NativeModel>;
+  loadPatternFile(
+    path: string,
+    model: NativeModel,
+    options?: { requireSameConfig?: boolean },
+  ): NativeJob<NativePatternFile>;
   attentionDense(
     q: Tensor,
     k: Tensor,

@@ -9,13 +9,13 @@ import {
   type IndexHead,
   type NativeHeatmap,
   type NativeIndex,
-  type NativeJob,
   type Pattern,
   type PatternKind,
   type ProgressCallback,
   type Segment,
   type Tensor,
 } from './addon.js';
+import { callSync as call, runJob as run } from './errors.js';
 
 export type {
   Density,
@@ -28,43 +28,6 @@ export type {
   VsBudget,
 } from './addon.js';
 
-export type MmiErrorCode =
-  | 'MMI_INVALID_ARGUMENT'
-  | 'MMI_NON_FINITE'
-  | 'MMI_CANCELLED'
-  | 'MMI_OUT_OF_MEMORY'
-  | 'MMI_INTERNAL'
-  | 'MMI_ADDON_UNAVAILABLE';
-
-const CODES: ReadonlySet<string> = new Set<MmiErrorCode>([
-  'MMI_INVALID_ARGUMENT',
-  'MMI_NON_FINITE',
-  'MMI_CANCELLED',
-  'MMI_OUT_OF_MEMORY',
-  'MMI_INTERNAL',
-  'MMI_ADDON_UNAVAILABLE',
-]);
-
-export class MmiError extends Error {
-  override readonly name = 'MmiError';
-  constructor(
-    readonly code: MmiErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** Engine errors become MmiError; anything else (an onProgress callback that threw) passes through unchanged. */
-function toMmiError(e: unknown): unknown {
-  if (e instanceof MmiError || !(e instanceof Error)) return e;
-  const code: unknown = Reflect.get(e, 'code');
-  return typeof code === 'string' && CODES.has(code)
-    ? new MmiError(code as MmiErrorCode, e.message, { cause: e })
-    : e;
-}
-
 export interface RunOptions {
   /** Aborting cancels the work between units (a head's query block, a head); the promise rejects MMI_CANCELLED. */
   signal?: AbortSignal;
@@ -72,34 +35,6 @@ export interface RunOptions {
   onProgress?: ProgressCallback;
   /** Worker threads; 0 or absent: one per core. */
   threads?: number;
-}
-
-async function run<T>(signal: AbortSignal | undefined, start: () => NativeJob<T>): Promise<T> {
-  if (signal?.aborted)
-    throw new MmiError('MMI_CANCELLED', 'cancelled before it started', { cause: signal.reason });
-  let job: NativeJob<T>;
-  try {
-    job = start();
-  } catch (e) {
-    throw toMmiError(e);
-  }
-  const cancel = () => job.cancel();
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    return await job.promise;
-  } catch (e) {
-    throw toMmiError(e);
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-  }
-}
-
-function call<T>(body: () => T): T {
-  try {
-    return body();
-  } catch (e) {
-    throw toMmiError(e);
-  }
 }
 
 /** Per query head, a sparse index estimated for one input (or built from exported heads). */

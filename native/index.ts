@@ -1,3 +1,5 @@
-// The native engine from TypeScript: the addon loader and the attention core's typed API.
+// The native engine from TypeScript: the addon loader, typed errors, the attention core and the model runtime.
 export { addonPath, API_VERSION, loadAddon } from './addon.js';
+export * from './errors.js';
 export * from './attention.js';
+export * from './model.js';

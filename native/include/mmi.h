@@ -1,5 +1,6 @@
 /* The engine's C API: the attention core (dense and sparse attention, pattern estimation, heatmaps, synthetic
- * inputs) behind plain C types. Every function returns an mmi_status; on failure mmi_last_error() gives a message
+ * inputs) and the model runtime (load a model folder, encode video frames, pre-fill a session, decode tokens) behind
+ * plain C types. Every function returns an mmi_status; on failure mmi_last_error() gives a message
  * naming the argument and the problem. No C++ exception crosses this boundary. Long calls take mmi_run_options:
  * a thread count, a cancel token checked between work units (a head's query block, a head) and a progress
  * callback, called on the calling thread.
@@ -17,7 +18,7 @@
 extern "C" {
 #endif
 
-#define MMI_API_VERSION 1
+#define MMI_API_VERSION 2
 
 typedef enum mmi_status {
   MMI_OK = 0,
@@ -25,7 +26,13 @@ typedef enum mmi_status {
   MMI_NON_FINITE = 2,       /* NaN or Inf in an input tensor */
   MMI_CANCELLED = 3,        /* the cancel token was raised */
   MMI_OUT_OF_MEMORY = 4,
-  MMI_INTERNAL = 5 /* a bug in the engine */
+  MMI_INTERNAL = 5,             /* a bug in the engine */
+  MMI_NOT_FOUND = 6,            /* a file the call needs does not exist (model folder, weights, pattern file) */
+  MMI_MODEL_INVALID = 7,        /* a model folder that cannot be used: bad safetensors, missing tensor, config... */
+  MMI_UNSUPPORTED_MODEL = 8,    /* config.json names a model family or variant this engine does not run */
+  MMI_PATTERN_FILE_INVALID = 9, /* a pattern file that is malformed or made for another model */
+  MMI_DEVICE_UNAVAILABLE = 10,  /* the GPU backend was asked for but no usable GPU is there */
+  MMI_DEVICE_ERROR = 11         /* a GPU call failed */
 } mmi_status;
 
 int32_t mmi_api_version(void);
@@ -33,6 +40,16 @@ int32_t mmi_api_version(void);
 const char* mmi_status_name(mmi_status status);
 /* The message of the last failed call on this thread; "" after a success. Valid until the next call on it. */
 const char* mmi_last_error(void);
+
+/* What the last failed call on this thread was about, beside its status: the engine's own error kind (e.g.
+ * "TensorShape", "FileNotFound", "WrongModel", "InvalidArgument"), the file and the subject (tensor name, config key
+ * or JSON path); "" where there is none. Valid until the next call on this thread. */
+typedef struct mmi_error_info {
+  const char* kind;
+  const char* file;
+  const char* subject;
+} mmi_error_info;
+void mmi_last_error_info(mmi_error_info* out);
 
 /* ---- operands ---------------------------------------------------------------------------------------------- */
 
@@ -226,6 +243,216 @@ mmi_status mmi_synthetic_qkv(const mmi_synthetic_spec* spec, float* q, int64_t q
 /* A benchmark layout of `tokens` tokens: system text, one video run of t×h×w, question text. Writes up to 3
  * segments into out (capacity 3) and their number into *count. */
 mmi_status mmi_synthetic_layout(int64_t tokens, int64_t h, int64_t w, mmi_segment* out, int64_t* count);
+
+/* ==== the model runtime (Qwen2.5-VL) ======================================================================== *
+ * A model is loaded once from a Hugging Face folder (weights memory-mapped). Video frames, already sampled and
+ * resized (RGB24, sides multiples of 28), go through an encoder into a video (its vision features). A session holds
+ * a KV cache: pre-fill appends tokens (the video's <|video_pad|> tokens take its features) and returns the last
+ * logits; decode generates tokens one by one, feeding each back. Tokenisation, the chat template and the M-RoPE
+ * positions are the caller's (models/qwen2_5_vl/prompt.ts and rope-index.ts).
+ * Calls on one model and everything made from it are serialised by the model (one runs at a time); the model's own
+ * thread pool does the work (mmi_run_options.threads is not used here). Progress units: temporal patches
+ * (encoder; total -1 while streaming), layers (pre-fill), tokens (decode). Cancellation is checked between
+ * temporal patches, layers and tokens; a cancelled pre-fill leaves the session as it was. Destroy sessions and
+ * encoders before their model. */
+
+/* ---- where the engine can compute --------------------------------------------------------------------------- */
+
+typedef struct mmi_backend_info {
+  int32_t cuda_built;  /* nonzero when this build holds CUDA code */
+  int32_t gpu_count;   /* devices the CUDA runtime reports (0 when not built with CUDA, no driver or no GPU) */
+  int32_t cpu_threads; /* hardware threads */
+  const char* detail;  /* one line for people; valid until the next call on this thread */
+} mmi_backend_info;
+mmi_status mmi_backend_info_get(mmi_backend_info* out);
+
+/* ---- models ------------------------------------------------------------------------------------------------ */
+
+typedef struct mmi_model mmi_model;
+
+typedef struct mmi_model_options {
+  int32_t threads;             /* 0: one per hardware thread */
+  int64_t vision_chunk_frames; /* temporal patches the vision tower encodes at once (0: 1) */
+  int64_t token_chunk;         /* rows per chunk of the language model's projections and MLP (0: 512) */
+} mmi_model_options;           /* NULL: all defaults */
+
+/* Errors: MMI_NOT_FOUND, MMI_MODEL_INVALID or MMI_UNSUPPORTED_MODEL, with mmi_last_error_info naming the file and
+ * the tensor or key. */
+mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi_model** out);
+void mmi_model_destroy(mmi_model* model);
+
+/* Pointers stay valid while the model lives. */
+typedef struct mmi_model_info {
+  const char* family; /* "qwen2_5_vl" */
+  int64_t vision_layers, text_layers, hidden, heads, kv_heads, head_dim, vocab;
+  int64_t tensors;
+  uint64_t weight_bytes;
+  const char* const* dtypes; /* as safetensors names them */
+  int64_t dtype_count;
+  const char* const* files; /* weight file names */
+  int64_t file_count;
+  int32_t video_token_id, vision_start_token_id, vision_end_token_id;
+  const int32_t* eos_token_ids;
+  int64_t eos_count;
+  int64_t patch, merge, temporal_patch, tokens_per_second; /* vision: sides are multiples of patch * merge */
+  int64_t min_pixels, max_pixels;                          /* preprocessor_config.json */
+  int32_t threads;                                         /* CPU threads the model computes with */
+} mmi_model_info;
+mmi_status mmi_model_info_get(const mmi_model* model, mmi_model_info* out);
+
+/* ---- video: frames -> vision features ------------------------------------------------------------------------- */
+
+typedef struct mmi_video mmi_video; /* one video's features [t * h/2 * w/2, hidden] and its grid */
+typedef struct mmi_encoder mmi_encoder;
+
+/* Frames of height x width pixels (multiples of patch * merge). `cancel` (may be NULL) stops its pushes and its
+ * finish; once raised, the encoder is spent. The model must outlive the encoder. */
+mmi_status mmi_encoder_create(mmi_model* model, int64_t height, int64_t width, mmi_cancel* cancel,
+                              mmi_encoder** out);
+/* rgb: `frames` frames of height * width * 3 bytes (length bytes in all). Every complete chunk of temporal patches
+ * is encoded at once; only one chunk of frames is held. run: progress only (temporal patches, total -1). */
+mmi_status mmi_encoder_push(mmi_encoder* encoder, const uint8_t* rgb, int64_t length, int64_t frames,
+                            const mmi_run_options* run);
+/* Encodes what is left (an odd last frame is repeated) and hands the video over; the encoder is empty after. */
+mmi_status mmi_encoder_finish(mmi_encoder* encoder, const mmi_run_options* run, mmi_video** out);
+void mmi_encoder_destroy(mmi_encoder* encoder);
+
+typedef struct mmi_video_info {
+  int64_t t, h, w;         /* grid in patches: temporal patches, patch rows, patch columns */
+  int64_t tokens;          /* t * (h / merge) * (w / merge): the <|video_pad|> tokens it fills */
+  int64_t hidden;
+  const float* features;   /* tokens * hidden, valid while the video lives */
+} mmi_video_info;
+mmi_status mmi_video_info_get(const mmi_video* video, mmi_video_info* out);
+void mmi_video_destroy(mmi_video* video);
+
+/* ---- pattern files and the sparse pre-fill (native/patterns/README.md) ----------------------------------------- */
+
+typedef struct mmi_pattern_file mmi_pattern_file;
+
+/* Reads and validates a pattern file for `model`: its family and sizes must be the model's, and (unless
+ * require_same_config is 0) the SHA-256 of config.json too. Errors: MMI_NOT_FOUND, MMI_PATTERN_FILE_INVALID with
+ * mmi_last_error_info's kind (e.g. "WrongModel", "UnknownPattern"), file and subject (the JSON path). */
+mmi_status mmi_pattern_file_load(const char* path, const mmi_model* model, int32_t require_same_config,
+                                 mmi_pattern_file** out);
+void mmi_pattern_file_destroy(mmi_pattern_file* file);
+/* Each head's pattern (mmi_pattern_kind), [layer * heads + head]; length must be layers * heads. */
+mmi_status mmi_pattern_file_kinds(const mmi_pattern_file* file, int32_t* kinds, int64_t length);
+
+/* Why a head ran dense. */
+typedef enum mmi_dense_reason {
+  MMI_DENSE_NONE = 0, /* it ran its sparse pattern */
+  MMI_DENSE_NO_PATTERN_FILE = 1,
+  MMI_DENSE_PATTERN_IS_DENSE = 2,
+  MMI_DENSE_SHORT_PROMPT = 3,
+  MMI_DENSE_RECALL_FLOOR = 4,
+  MMI_DENSE_CONTINUED_QUERIES = 5 /* a follow-up continuing a cache */
+} mmi_dense_reason;
+
+typedef struct mmi_head_report {
+  int64_t layer, head;
+  int32_t planned, applied; /* mmi_pattern_kind: the file's, and what ran */
+  int32_t dense_reason;     /* mmi_dense_reason */
+  int64_t queries, keys;    /* rows pre-filled; the whole sequence */
+  double density;           /* kept (row, key) pairs / causal pairs of what ran */
+  double recall;            /* the estimated index's recall on sampled rows; negative when not measured */
+  double estimation_ms, attention_ms;
+} mmi_head_report;
+
+/* One head's heatmap (the attention core's heatmaps on the index that ran); pointers valid during the call. */
+typedef struct mmi_head_heatmap {
+  int64_t layer, head;
+  int64_t tokens;  /* N: bins are position * grid / N */
+  int32_t pattern; /* mmi_pattern_kind applied */
+  int64_t grid;    /* G */
+  const float* mass;           /* G*G, original order */
+  const float* mass_permuted;  /* G*G, kernel order */
+  const float* mask;
+  const float* mask_permuted;
+  const int32_t* row_samples;  /* G */
+  const int32_t* row_samples_permuted;
+  const int64_t* rows;         /* the sampled original rows */
+  int64_t row_count;
+  double recall, coverage;
+  const mmi_grid_choice* grid_choices; /* grid heads: one per video run */
+  int64_t grid_choice_count;
+} mmi_head_heatmap;
+
+/* Called from the engine's worker threads, one call at a time; keep them short (copy and queue). */
+typedef void (*mmi_head_report_fn)(void* user, const mmi_head_report* report);
+typedef void (*mmi_head_heatmap_fn)(void* user, const mmi_head_heatmap* heatmap);
+
+typedef struct mmi_attention_options {
+  const mmi_pattern_file* patterns; /* NULL: every head dense (reports and heatmaps still come) */
+  int64_t dense_below_tokens;       /* prompts shorter than this run dense; negative: the default (16384) */
+  double recall_floor;              /* 0: off; else heads whose estimated recall is lower run dense */
+  int64_t recall_samples;           /* rows the floor is measured on; 0: the default (32) */
+  const int64_t* heatmap_heads;     /* heatmap_count pairs (layer, head); fresh pre-fills only */
+  int64_t heatmap_count;
+  int64_t heatmap_grid;    /* G; 0: 64 */
+  int64_t heatmap_samples; /* query rows sampled; 0: 64 */
+  mmi_head_report_fn on_head;       /* may be NULL */
+  mmi_head_heatmap_fn on_heatmap;   /* may be NULL */
+  void* user;
+} mmi_attention_options;
+
+/* ---- sessions ------------------------------------------------------------------------------------------------ */
+
+typedef struct mmi_session mmi_session;
+
+/* kv_capacity: tokens to reserve (0: grows as needed). The model must outlive the session. */
+mmi_status mmi_session_create(mmi_model* model, int64_t kv_capacity, mmi_session** out);
+void mmi_session_destroy(mmi_session* session);
+
+typedef struct mmi_prefill_input {
+  const int32_t* ids;
+  int64_t id_count;
+  const int64_t* positions; /* rows t, h, w of id_count each (3 * id_count), or NULL: text continuing the cache */
+  int64_t position_count;
+  const mmi_video* const* videos; /* one per run of <|video_pad|> tokens in ids, in order */
+  int64_t video_count;
+  const mmi_attention_options* attention; /* NULL: the runtime's dense causal attention, no reports */
+} mmi_prefill_input;
+
+/* Appends the tokens to the session's cache. logits: the last token's [vocab] (NULL with length 0 to skip). */
+mmi_status mmi_session_prefill(mmi_session* session, const mmi_prefill_input* input, const mmi_run_options* run,
+                               float* logits, int64_t logits_length);
+
+typedef struct mmi_decode_options {
+  int64_t max_tokens;
+  float temperature; /* 0: greedy */
+  float top_p;       /* 0 or 1: off */
+  int64_t top_k;     /* 0: off */
+  uint64_t seed;
+  const int32_t* stop_ids;
+  int64_t stop_count;
+} mmi_decode_options;
+
+/* Called on the decoding thread for each token, the stop token included; return nonzero to go on. */
+typedef int32_t (*mmi_token_fn)(void* user, int32_t token);
+
+typedef enum mmi_decode_stop { MMI_STOP_TOKEN = 0, MMI_STOP_MAX_TOKENS = 1, MMI_STOP_CALLER = 2 } mmi_decode_stop;
+
+typedef struct mmi_decode_result {
+  int64_t tokens; /* generated (all written to tokens_out when its capacity allows) */
+  int32_t stop;   /* mmi_decode_stop */
+} mmi_decode_result;
+
+/* Generates from the last pre-filled logits; every token ends up in the cache. tokens_out may be NULL. */
+mmi_status mmi_session_decode(mmi_session* session, const mmi_decode_options* options, mmi_token_fn on_token,
+                              void* user, const mmi_run_options* run, int32_t* tokens_out, int64_t capacity,
+                              mmi_decode_result* out);
+
+typedef struct mmi_session_state {
+  int64_t length;        /* tokens in the cache */
+  int64_t next_position; /* the position the next text token gets */
+  int64_t segments;      /* runs of the modality layout */
+} mmi_session_state;
+mmi_status mmi_session_state_get(const mmi_session* session, mmi_session_state* out);
+/* The modality layout of the cache (video runs with their merged grid t x h x w); writes up to capacity. */
+mmi_status mmi_session_layout(const mmi_session* session, mmi_segment* out, int64_t capacity, int64_t* count);
+/* Drops every token after the first `length` (not inside a video). */
+mmi_status mmi_session_rewind(mmi_session* session, int64_t length);
 
 #ifdef __cplusplus
 }

@@ -192,6 +192,8 @@ Napi::Object pattern_value(Napi::Env env, const mmi_pattern& p) {
   return o;
 }
 
+const char* pattern_kind_name(int32_t kind) { return kind >= 0 && kind < 7 ? kPatternNames[kind] : "unknown"; }
+
 Napi::Float32Array output_arg(Napi::Env env, Napi::Value v, int64_t length, std::vector<Napi::Value>& keep) {
   Napi::Float32Array out;
   if (v.IsUndefined() || v.IsNull()) {

@@ -35,9 +35,6 @@ Napi::Object options_arg(const Napi::CallbackInfo& info, size_t at) {
                                                        : object_arg(info[at], "options");
 }
 
-void check(Napi::Env env, mmi_status status) {
-  if (status != MMI_OK) throw make_error(env, status, mmi_last_error());
-}
 
 // An index estimated or created on the worker, owned until the JS object takes it.
 struct IndexSlot {

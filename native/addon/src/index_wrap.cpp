@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "addon_data.hpp"
 #include "args.hpp"
 #include "job.hpp"
 
@@ -12,14 +13,6 @@ namespace {
 
 // Marks objects made by this addon's Index class (Node-API 8 type tags), so unwrap never trusts a look-alike.
 constexpr napi_type_tag kIndexTag = {0x6d6d69696e646578ull, 0x1b9c3e2a77d54f01ull};
-
-struct AddonData {
-  Napi::FunctionReference index_class;
-};
-
-void check(Napi::Env env, mmi_status status) {
-  if (status != MMI_OK) throw make_error(env, status, mmi_last_error());
-}
 
 template <class TypedArray, class T>
 TypedArray copy_out(Napi::Env env, const T* data, int64_t count) {
@@ -40,8 +33,7 @@ void IndexWrap::define(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&IndexWrap::density>("density"),
                                        InstanceMethod<&IndexWrap::dispose>("dispose"),
                                    });
-  auto* data = new AddonData{Napi::Persistent(cls)};
-  env.SetInstanceData<AddonData>(data);
+  addon_data(env).index_class = Napi::Persistent(cls);
   exports.Set("Index", cls);
 }
 
@@ -49,7 +41,7 @@ Napi::Object IndexWrap::wrap(Napi::Env env, std::shared_ptr<mmi_index> index) {
   auto holder = std::make_unique<std::shared_ptr<mmi_index>>(std::move(index));
   const Napi::External<std::shared_ptr<mmi_index>> external = Napi::External<std::shared_ptr<mmi_index>>::New(
       env, holder.release(), [](Napi::Env, std::shared_ptr<mmi_index>* p) { delete p; });
-  Napi::Object object = env.GetInstanceData<AddonData>()->index_class.New({external});
+  Napi::Object object = addon_data(env).index_class.New({external});
   object.TypeTag(&kIndexTag);
   return object;
 }

@@ -1,7 +1,9 @@
-// The C API over the attention core. Each entry point checks its pointers and lengths, converts the C structs to
-// the core's views and runs it inside `guarded`, which turns every exception into a status and a thread-local
-// message.
+// The C API over the attention core (the model runtime's part is model.cpp). Each entry point checks its pointers
+// and lengths, converts the C structs to the core's views and runs it inside `guarded` (guard.hpp).
 #include "mmi.h"
+
+#include "cancel.hpp"
+#include "guard.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -22,10 +24,6 @@
 
 namespace at = mmi::attention;
 
-struct mmi_cancel {
-  std::atomic<bool> flag{false};
-};
-
 struct mmi_index {
   int64_t tokens = 0;
   std::vector<at::HeadEstimate> heads;
@@ -33,36 +31,7 @@ struct mmi_index {
 
 namespace {
 
-thread_local std::string last_error;
-
-mmi_status fail(mmi_status status, std::string message) {
-  last_error = std::move(message);
-  return status;
-}
-
-template <class F>
-mmi_status guarded(F&& body) noexcept {
-  try {
-    last_error.clear();
-    body();
-    return MMI_OK;
-  } catch (const at::Error& e) {
-    switch (e.code()) {
-      case at::ErrorCode::InvalidArgument: return fail(MMI_INVALID_ARGUMENT, e.what());
-      case at::ErrorCode::NonFinite: return fail(MMI_NON_FINITE, e.what());
-      case at::ErrorCode::Cancelled: return fail(MMI_CANCELLED, e.what());
-      case at::ErrorCode::OutOfMemory: return fail(MMI_OUT_OF_MEMORY, e.what());
-      case at::ErrorCode::Internal: return fail(MMI_INTERNAL, e.what());
-    }
-    return fail(MMI_INTERNAL, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(MMI_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(MMI_INTERNAL, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(MMI_INTERNAL, "internal error");
-  }
-}
+using mmi::capi::guarded;
 
 void not_null(const void* p, const char* name) { at::require(p != nullptr, std::string(name) + " is null"); }
 
@@ -178,11 +147,23 @@ const char* mmi_status_name(mmi_status status) {
     case MMI_CANCELLED: return "MMI_CANCELLED";
     case MMI_OUT_OF_MEMORY: return "MMI_OUT_OF_MEMORY";
     case MMI_INTERNAL: return "MMI_INTERNAL";
+    case MMI_NOT_FOUND: return "MMI_NOT_FOUND";
+    case MMI_MODEL_INVALID: return "MMI_MODEL_INVALID";
+    case MMI_UNSUPPORTED_MODEL: return "MMI_UNSUPPORTED_MODEL";
+    case MMI_PATTERN_FILE_INVALID: return "MMI_PATTERN_FILE_INVALID";
+    case MMI_DEVICE_UNAVAILABLE: return "MMI_DEVICE_UNAVAILABLE";
+    case MMI_DEVICE_ERROR: return "MMI_DEVICE_ERROR";
   }
   return "MMI_UNKNOWN";
 }
 
-const char* mmi_last_error(void) { return last_error.c_str(); }
+const char* mmi_last_error(void) { return mmi::capi::last_error().message.c_str(); }
+
+void mmi_last_error_info(mmi_error_info* out) {
+  if (out == nullptr) return;
+  const mmi::capi::LastError& e = mmi::capi::last_error();
+  *out = mmi_error_info{e.kind.c_str(), e.file.c_str(), e.subject.c_str()};
+}
 
 mmi_status mmi_cancel_create(mmi_cancel** out) {
   return guarded([&] {
