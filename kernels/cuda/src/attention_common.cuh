@@ -32,6 +32,17 @@ struct AttentionParams {
   const int32_t* col_perm;
 };
 
+__device__ __forceinline__ int32_t warp_min_i32(int32_t v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ int32_t warp_max_i32(int32_t v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
 // A run of up to 64 keys the kernel loads as one half-tile: a 64-key block, or up to 64 listed columns.
 struct Segment {
   int32_t kind;   // 0 none, 1 block, 2 columns

@@ -4,12 +4,12 @@
 // block's latest row dropped, full blocks of sink columns promoted. Count pass, scan, fill pass.
 #include <cuda_runtime.h>
 
-#include <cub/device/device_scan.cuh>
-
 #include <algorithm>
 #include <climits>
 
 #include "mmi/cuda/estimate.hpp"
+
+#include "index_csr.hpp"
 
 namespace mmi::cuda {
 namespace {
@@ -201,13 +201,6 @@ __global__ void grid_fill(GridDev g, const int64_t* block_offsets, const int64_t
       [&](int64_t c) { *co++ = static_cast<int32_t>(c); });
 }
 
-void scan(int64_t* counts, int64_t m, cudaStream_t stream) {
-  size_t bytes = 0;
-  MMI_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, bytes, counts, counts, m + 1, stream));
-  DeviceBuffer<uint8_t> temp(bytes);
-  MMI_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(temp.get(), bytes, counts, counts, m + 1, stream));
-}
-
 }  // namespace
 
 DeviceIndex grid_index(int64_t n, const std::vector<std::vector<GridRunChoice>>& choices, int64_t sinks, int64_t local,
@@ -258,18 +251,9 @@ DeviceIndex grid_index(int64_t n, const std::vector<std::vector<GridRunChoice>>&
   MMI_CUDA_CHECK_LAUNCH("grid_sinks");
   const int64_t m = nb * heads;
   const auto blocks = static_cast<unsigned>((m + 127) / 128);
-  MMI_CUDA_CHECK(cudaMemsetAsync(index.block_offsets.get() + m, 0, sizeof(int64_t), stream));
-  MMI_CUDA_CHECK(cudaMemsetAsync(index.column_offsets.get() + m, 0, sizeof(int64_t), stream));
   grid_count<<<blocks, 128, 0, stream>>>(g, index.block_offsets.get(), index.column_offsets.get());
   MMI_CUDA_CHECK_LAUNCH("grid_count");
-  scan(index.block_offsets.get(), m, stream);
-  scan(index.column_offsets.get(), m, stream);
-  int64_t total_blocks = 0, total_columns = 0;
-  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
-  copy_to_host(&total_blocks, index.block_offsets.get() + m, sizeof(int64_t));
-  copy_to_host(&total_columns, index.column_offsets.get() + m, sizeof(int64_t));
-  index.block_ids = DeviceBuffer<int32_t>(static_cast<size_t>(std::max<int64_t>(total_blocks, 1)));
-  index.column_ids = DeviceBuffer<int32_t>(static_cast<size_t>(std::max<int64_t>(total_columns, 1)));
+  detail::counts_to_offsets(index, m, stream);
   grid_fill<<<blocks, 128, 0, stream>>>(g, index.block_offsets.get(), index.column_offsets.get(),
                                         index.block_ids.get(), index.column_ids.get());
   MMI_CUDA_CHECK_LAUNCH("grid_fill");

@@ -4,6 +4,8 @@
 // the same walk: count, exclusive scan into CSR offsets, fill.
 #include "mmi/cuda/index_build.hpp"
 
+#include "index_csr.hpp"
+
 #include <cuda_runtime.h>
 
 #include <cub/device/device_scan.cuh>
@@ -153,16 +155,31 @@ __global__ void vs_fill(int64_t n, int32_t heads, const int32_t* verticals, int3
       [&](int64_t k) { *co++ = static_cast<int32_t>(k); });
 }
 
-// In place: counts[0..m) -> exclusive prefix sums, counts[m] = total (counts has m + 1 entries, counts[m] = 0).
 void exclusive_scan(int64_t* counts, int64_t m, cudaStream_t stream) {
   size_t temp_bytes = 0;
   MMI_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, temp_bytes, counts, counts, m + 1, stream));
   DeviceBuffer<uint8_t> temp(temp_bytes);
   MMI_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(temp.get(), temp_bytes, counts, counts, m + 1, stream));
-  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 }  // namespace
+
+namespace detail {
+
+void counts_to_offsets(DeviceIndex& index, int64_t m, cudaStream_t stream) {
+  MMI_CUDA_CHECK(cudaMemsetAsync(index.block_offsets.get() + m, 0, sizeof(int64_t), stream));
+  MMI_CUDA_CHECK(cudaMemsetAsync(index.column_offsets.get() + m, 0, sizeof(int64_t), stream));
+  exclusive_scan(index.block_offsets.get(), m, stream);
+  exclusive_scan(index.column_offsets.get(), m, stream);
+  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
+  int64_t total_blocks = 0, total_columns = 0;
+  copy_to_host(&total_blocks, index.block_offsets.get() + m, sizeof(int64_t));
+  copy_to_host(&total_columns, index.column_offsets.get() + m, sizeof(int64_t));
+  index.block_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_blocks > 0 ? total_blocks : 1));
+  index.column_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_columns > 0 ? total_columns : 1));
+}
+
+}  // namespace detail
 
 DeviceIndex vertical_slash_index(int64_t n, int32_t heads, const int32_t* verticals, int32_t vertical_count,
                                  const int32_t* slashes, int32_t slash_count, Stream stream_handle) {
@@ -195,18 +212,10 @@ DeviceIndex vertical_slash_index(int64_t n, int32_t heads, const int32_t* vertic
   DeviceIndex index(n, heads);
   const int threads = 128;
   const auto grid = static_cast<unsigned>((m + threads - 1) / threads);
-  MMI_CUDA_CHECK(cudaMemsetAsync(index.block_offsets.get() + m, 0, sizeof(int64_t), stream));
-  MMI_CUDA_CHECK(cudaMemsetAsync(index.column_offsets.get() + m, 0, sizeof(int64_t), stream));
   vs_count<<<grid, threads, 0, stream>>>(n, heads, vlist, vc, scn, sc, index.block_offsets.get(),
                                          index.column_offsets.get());
   MMI_CUDA_CHECK_LAUNCH("vs_count");
-  exclusive_scan(index.block_offsets.get(), m, stream);
-  exclusive_scan(index.column_offsets.get(), m, stream);
-  int64_t total_blocks = 0, total_columns = 0;
-  copy_to_host(&total_blocks, index.block_offsets.get() + m, sizeof(int64_t));
-  copy_to_host(&total_columns, index.column_offsets.get() + m, sizeof(int64_t));
-  index.block_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_blocks > 0 ? total_blocks : 1));
-  index.column_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_columns > 0 ? total_columns : 1));
+  detail::counts_to_offsets(index, m, stream);
   vs_fill<<<grid, threads, 0, stream>>>(n, heads, vlist, vc, scn, sc, index.block_offsets.get(),
                                         index.column_offsets.get(), index.block_ids.get(), index.column_ids.get());
   MMI_CUDA_CHECK_LAUNCH("vs_fill");

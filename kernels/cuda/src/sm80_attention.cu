@@ -28,17 +28,6 @@ struct Sm80Layout {
   static constexpr int kBytes = kStats + 2 * 2 * 2 * 4;
 };
 
-__device__ __forceinline__ int32_t warp_min(int32_t v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ int32_t warp_max(int32_t v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
 // acc[4j .. 4j+3] += a * (b0, b1): one m16n8k16 product into fragment block j.
 template <typename T, int N>
 __device__ __forceinline__ void mma_block(float (&acc)[N], int j, const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -116,7 +105,7 @@ __global__ void __launch_bounds__(128) sm80_attention_kernel(const __grid_consta
       }
       const int32_t pos = key >= 0 ? static_cast<int32_t>(original_position(p.col_perm, head, n, key)) : kMaskedPos;
       kpos[stage * 64 + tid] = pos;
-      const int32_t mn = warp_min(pos), mx = warp_max(pos);
+      const int32_t mn = warp_min_i32(pos), mx = warp_max_i32(pos);
       if (lane == 0) {
         stats[(stage * 2 + warp) * 2 + 0] = mn;
         stats[(stage * 2 + warp) * 2 + 1] = mx;
@@ -138,8 +127,8 @@ __global__ void __launch_bounds__(128) sm80_attention_kernel(const __grid_consta
       rpos[r] = kPadRowPos;
     }
   }
-  row_min = warp_min(row_min);
-  row_max = warp_max(row_max);
+  row_min = warp_min_i32(row_min);
+  row_max = warp_max_i32(row_max);
 
   float o[D / 2];
 #pragma unroll

@@ -73,16 +73,6 @@ struct Sm90Layout {
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base to the 1024-byte swizzle atom
 };
 
-__device__ __forceinline__ int32_t warp_max_i32(int32_t v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ int32_t warp_min_i32(int32_t v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
 __device__ __forceinline__ void named_barrier_arrive(uint32_t id, uint32_t threads) {
   asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }

@@ -400,6 +400,14 @@ std::vector<double> sampled_reference(const DeviceQKV& d, int32_t head, const st
   return out;
 }
 
+// The worst error over several comparisons, counts summed.
+void merge_worst(ErrorStats& total, const ErrorStats& e) {
+  total.rel_l2 = std::max(total.rel_l2, e.rel_l2);
+  total.max_abs = std::max(total.max_abs, e.max_abs);
+  total.nonfinite += e.nonfinite;
+  total.compared += e.compared;
+}
+
 std::vector<uint16_t> output_rows(const DeviceQKV& d, int32_t head, const std::vector<int64_t>& rows) {
   const Shape& s = d.shape;
   std::vector<uint16_t> out(rows.size() * static_cast<size_t>(s.dim));
@@ -448,10 +456,7 @@ void check_large(Report& report) {
           const auto rows = sample(s.n, 12, 5 + head);
           const auto e = compare(output_rows(d, head, rows), {static_cast<int64_t>(rows.size()), 1, 1, s.dim, s.dtype},
                                  sampled_reference(d, head, rows, nullptr));
-          total.rel_l2 = std::max(total.rel_l2, e.rel_l2);
-          total.max_abs = std::max(total.max_abs, e.max_abs);
-          total.nonfinite += e.nonfinite;
-          total.compared += e.compared;
+          merge_worst(total, e);
         }
         total.nonfinite += count_nonfinite(d.o.get(), s.q_elems(), s.dtype);
         report.add(name, total, tolerance(s.dtype), seconds_since(t0));
@@ -480,10 +485,7 @@ void check_large(Report& report) {
             const auto e = compare(output_rows(d, head, rows),
                                    {static_cast<int64_t>(rows.size()), 1, 1, s.dim, s.dtype},
                                    sampled_reference(d, head, rows, &x));
-            total.rel_l2 = std::max(total.rel_l2, e.rel_l2);
-            total.max_abs = std::max(total.max_abs, e.max_abs);
-            total.nonfinite += e.nonfinite;
-            total.compared += e.compared;
+            merge_worst(total, e);
           }
           total.nonfinite += count_nonfinite(d.o.get(), s.q_elems(), s.dtype);
           report.add(name, total, tolerance(s.dtype), seconds_since(t0));
@@ -517,7 +519,7 @@ void check_estimation(Report& report) {
     DeviceQKV d(h.shape);
     h.upload(d);
     const auto shape = h.shape.attention();
-    const std::string tag = " " + h.shape.describe();
+    const std::string tag = std::string(" ").append(h.shape.describe());
     const double scale = 1.0 / std::sqrt(128.0);
     try {
       const auto t0 = std::chrono::steady_clock::now();
