@@ -16,7 +16,6 @@
 #include "mmi/ops/cuda/ops.hpp"
 #include "mmi/ops/half.hpp"
 #include "mmi/ops/rope.hpp"
-#include "mmi/ops/thread_pool.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 #include "mmi/runtime/cuda/gemm.hpp"
 #include "mmi/runtime/cuda/memory_plan.hpp"
@@ -62,7 +61,7 @@ class CudaSession;
 class CudaModel final : public GpuModel {
  public:
   CudaModel(const runtime::ModelFolder& folder, const Config& config, const LoadOptions& options)
-      : config_(config), options_(options), gemm_(stream_.get()), pool_(std::make_unique<ops::ThreadPool>(options.threads)) {
+      : config_(config), options_(options), gemm_(stream_.get()) {
     const VisionWeights vision = bind_vision(folder, config.vision);
     const TextWeights text = bind_text(folder, config.text);
     rc::MemoryPlan plan("loading the model's weights", 0);
@@ -127,7 +126,6 @@ class CudaModel final : public GpuModel {
   LoadOptions options_;
   rc::Stream stream_;
   mutable rc::Gemm gemm_;
-  std::unique_ptr<ops::ThreadPool> pool_;
   DeviceWeights weights_;
   std::unique_ptr<GpuVision> vision_;
   rc::DeviceMemory rope_;
@@ -273,7 +271,7 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
                 "sparse patterns on the GPU need head dim 64, 80 or 128; this model has " + std::to_string(hd));
   }
   std::unique_ptr<SparseAttention> sparse;
-  if (in.patterns && fresh) sparse = std::make_unique<SparseAttention>(c, *in.patterns, n, *in.layout, m_.pool_.get());
+  if (in.patterns && fresh) sparse = std::make_unique<SparseAttention>(c, *in.patterns, n, *in.layout);
 
   // Video segments among the new tokens, in order.
   std::vector<Segment> videos;
@@ -305,17 +303,14 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   plan.add("logits", f32_bytes(rows_out * c.vocab) + b16_bytes(rows_out * D));
   if (!in.video_features.empty()) plan.add("video feature staging", f32_bytes(C * D) + rc::Arena::aligned(static_cast<std::size_t>(C) * 8));
   if (vision_scratch > 0) plan.add("vision tower chunk", static_cast<std::uint64_t>(vision_scratch));
-  if (sparse) {
-    plan.add("sparse estimation", sparse->arena_bytes(), static_cast<std::uint64_t>(H) * 8);
-    plan.add("sparse indices (bound)", sparse->index_bytes());
-  }
+  if (sparse) plan.add("sparse estimation and indices (bound)", sparse->index_bytes(), static_cast<std::uint64_t>(H) * 16);
   const rc::DeviceMemoryInfo mem = rc::memory_info();
   plan.require(mem.free, mem.total, kAdvice);
 
   if (need > capacity_) reserve(need, start);
   std::uint64_t arena_bytes = 0;
   for (const auto& item : plan.items()) {
-    if (item.name.rfind("KV cache", 0) != 0 && item.name != "decode buffers" && item.name != "sparse indices (bound)") {
+    if (item.name.rfind("KV cache", 0) != 0 && item.name != "decode buffers" && item.name.rfind("sparse", 0) != 0) {
       arena_bytes += item.bytes;
     }
   }
@@ -332,7 +327,7 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   oc::bf16* act = arena.take<oc::bf16>(static_cast<std::size_t>(C * I));
   float* logits = arena.take<float>(static_cast<std::size_t>(rows_out * c.vocab));
   oc::bf16* normed = arena.take<oc::bf16>(static_cast<std::size_t>(rows_out * D));
-  if (sparse) sparse->prepare(arena, s);
+  if (sparse) sparse->prepare(s);
 
   rc::copy_to_device(ids, in.ids.data(), static_cast<std::size_t>(n) * 4, s);
   rc::copy_to_device(pos, in.positions.data(), static_cast<std::size_t>(3 * n) * 8, s);

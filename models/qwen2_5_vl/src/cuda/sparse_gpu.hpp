@@ -1,10 +1,9 @@
-// Per-head sparse attention of a fresh GPU pre-fill (PrefillInput::patterns). Before the layers: the patterns are
-// checked and the A-shape indices (they depend on N only) uploaded once. Per layer: the vertical-slash heads' last
-// 64 queries are scored on the GPU (ops::cuda::attention_mass, top_k_ascending) and their index is built by the
-// attention core's GPU builder; grid heads get their phases from the attention mass of their video runs' last rows
-// (the period is the layout's h·w) and their permuted index from the core's CPU index builder. The heads of each
-// kv group are then run as few launches as possible: each maximal run of consecutive heads with one kind of index
-// is one call of the core's dense or sparse kernel.
+// Per-head sparse attention of a fresh GPU pre-fill (PrefillInput::patterns), on the attention core's CUDA code:
+// before the layers the patterns are checked and the A-shape indices (they depend on N only) uploaded once; per
+// layer, the heads of each kv head are taken in runs of consecutive heads with one pattern and the same budgets,
+// and each run is one call: the core's GPU estimation and index builders for vertical-slash (last rows' mass,
+// selection, index) and grid (stride and phases per video run, permuted index), then the core's dense or sparse
+// kernel.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +16,6 @@
 #include "mmi/cuda/attention.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
 #include "mmi/runtime/cuda/device.hpp"
-
-namespace mmi::ops {
-class ThreadPool;
-}
 
 namespace mmi::qwen2_5_vl::gpu {
 
@@ -37,14 +32,13 @@ class SparseAttention {
  public:
   // Error(InvalidInput) for a pattern the GPU does not run or patterns of another model's shape.
   SparseAttention(const TextConfig& config, const HeadPatterns& patterns, std::int64_t n,
-                  const std::vector<Segment>& layout, ops::ThreadPool* pool);
+                  const std::vector<Segment>& layout);
   ~SparseAttention();
 
-  // Device bytes of the arena part (estimation buffers) and an upper bound of the indices allocated per layer.
-  std::uint64_t arena_bytes() const;
+  // An upper bound of what the estimation and the indices allocate at once (the core allocates them itself).
   std::uint64_t index_bytes() const;
-  // Takes the estimation buffers and uploads the prompt-wide indices.
-  void prepare(runtime::cuda::Arena& arena, cudaStream_t stream);
+  // Uploads the prompt-wide indices.
+  void prepare(cudaStream_t stream);
   // Estimates the layer's indices and runs its attention; adds the index times to stats.
   void run(std::int64_t layer, const LayerTensors& t, cudaStream_t stream, RunStats& stats);
   // The density of each pattern over the layers run so far.

@@ -1,19 +1,15 @@
 // The GPU model ops and the model's own attention kernels against the CPU ops (kernels/ops) and float64
 // references, on random inputs: norms, rotary (M-RoPE and 2D), activations, gathers, the greedy choice, cuBLASLt
-// products, flash attention (segments and cache continuations, GQA, every head dim), decode attention (split keys)
-// and the last-query attention mass with its top-k selection.
+// products, flash attention (segments and cache continuations, GQA, every head dim) and decode attention (split
+// keys).
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <numeric>
 
 #include "check.hpp"
 #include "gpu_test_support.hpp"
-#include "mmi/attention/patterns.hpp"
-#include "mmi/attention/tensor.hpp"
 #include "mmi/ops/activation.hpp"
 #include "mmi/ops/cuda/attention.hpp"
-#include "mmi/ops/cuda/estimate.hpp"
 #include "mmi/ops/cuda/ops.hpp"
 #include "mmi/ops/norm.hpp"
 #include "mmi/ops/rope.hpp"
@@ -410,85 +406,6 @@ TEST(decode_attention_matches_float64_over_many_splits) {
       }
       CHECK(rel_error(host_bf16(out), want) < 1e-2)
           << hq << "/" << hkv << " hd " << hd << " L " << length << ": " << rel_error(host_bf16(out), want);
-    }
-  }
-}
-
-TEST(attention_mass_and_top_k_match_the_cpu_rules) {
-  namespace att = mmi::attention;
-  // 5 query heads over 1 kv head... GQA 5:1, head dim 64, n = 700 keys; masses of the last 64 rows.
-  const int hq = 5, hd = 64;
-  const std::int64_t n = 700;
-  const auto q = rounded(random_floats(hq * n * hd, 70)), k = rounded(random_floats(n * hd, 71, 2.0f));
-  auto dq = device_bf16(q), dk = device_bf16(k);
-  const std::vector<std::int32_t> heads{0, 2, 4};
-  Device<std::int32_t> dheads(heads);
-  const std::int64_t row_begin = n - 64, key_begin = 100, key_end = n;
-  Device<float> column(heads.size() * (key_end - key_begin)), diagonal(heads.size() * n);
-  oc::MassParams p;
-  p.q = dq.get();
-  p.q_row = hd;
-  p.q_head = n * hd;
-  p.k = dk.get();
-  p.k_row = hd;
-  p.k_head = n * hd;
-  p.head_dim = hd;
-  p.group = hq;
-  p.heads = dheads.get();
-  p.count = static_cast<int>(heads.size());
-  p.row_begin = row_begin;
-  p.row_end = n;
-  p.key_begin = key_begin;
-  p.key_end = key_end;
-  p.scale = 1.0f / 8.0f;
-  p.column = column.get();
-  p.diagonal = diagonal.get();
-  p.diag_len = n;
-  const std::size_t ws = oc::mass_workspace_bytes(p.count, n);
-  Device<char> work(ws);
-  oc::attention_mass(p, work.get(), ws, stream());
-
-  // The attention core's float64 rows of the same bf16 inputs.
-  const auto qb = to_bf16(q), kb = to_bf16(k);
-  const att::HeadsView qv{qb.data(), att::DType::bf16, hq, n, hd, 0, 0};
-  const att::HeadsView kv{kb.data(), att::DType::bf16, 1, n, hd, 0, 0};
-  std::vector<std::int64_t> rows(64);
-  std::iota(rows.begin(), rows.end(), row_begin);
-  const auto got_col = column.host(), got_diag = diagonal.host();
-  std::vector<double> want_col(got_col.size(), 0.0), want_diag(got_diag.size(), 0.0);
-  for (std::size_t i = 0; i < heads.size(); ++i) {
-    const auto w = att::attention_rows(qv, kv, heads[i], rows, p.scale);
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      for (std::int64_t key = key_begin; key <= rows[r]; ++key) {
-        const double x = w[r * n + key];
-        want_col[i * (key_end - key_begin) + key - key_begin] += x;
-        want_diag[i * n + rows[r] - key] += x;
-      }
-    }
-  }
-  CHECK(rel_error(got_col, want_col) < 1e-4) << rel_error(got_col, want_col);
-  CHECK(rel_error(got_diag, want_diag) < 1e-4) << rel_error(got_diag, want_diag);
-
-  // Top-k: forced prefix, ties to the lower index, ascending output, -1 padding.
-  std::vector<float> scores = random_floats(3 * 1000, 72);
-  for (int j = 500; j < 520; ++j) scores[j] = 9.0f;  // a run of equal maxima in row 0
-  for (const auto& [forced, budget] : {std::pair<std::int64_t, std::int64_t>{30, 100}, {100, 10}, {0, 1000}, {0, 0}}) {
-    Device<float> ds(scores);
-    const std::int64_t width = 1005;
-    Device<std::int32_t> out(3 * width);
-    oc::top_k_ascending(ds.get(), 3, 1000, forced, budget, out.get(), width, stream());
-    const auto got = out.host();
-    for (int r = 0; r < 3; ++r) {
-      const std::int64_t kept = std::min<std::int64_t>(std::max(budget, forced), 1000);
-      std::vector<std::int32_t> order(1000);
-      std::iota(order.begin(), order.end(), 0);
-      auto key = [&](std::int32_t i) { return i < forced ? INFINITY : scores[r * 1000 + i]; };
-      std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return key(a) > key(b); });
-      order.resize(kept);
-      std::sort(order.begin(), order.end());
-      order.resize(width, -1);
-      CHECK(std::equal(order.begin(), order.end(), got.begin() + r * width))
-          << "row " << r << " forced " << forced << " budget " << budget;
     }
   }
 }
