@@ -37,15 +37,27 @@ export const handlers: Handlers = {
     return listFolder(ctx.files, dir);
   },
 
-  'model.inspect': async () => notYet(),
-  'model.choose': async () => notYet(),
-  'model.current': async () => notYet(),
-  'engine.status': async () => notYet(),
-  'engine.restart': async () => notYet(),
-  'engine.ask': async () => notYet(),
-};
+  'model.inspect': async ({ dir }, ctx) => ctx.services.engine.inspect(await ctx.files.checkList(dir)),
 
-// The engine host lands in main/services/engine/; until then its commands say so.
-function notYet(): never {
-  throw new AppError('ENGINE_UNAVAILABLE', 'The engine host is not wired into this build yet');
-}
+  'model.choose': async ({ dir, patterns }, ctx) =>
+    ctx.services.engine.choose(
+      typeof dir === 'string' ? await ctx.files.checkList(dir) : dir,
+      typeof patterns === 'string' ? await ctx.files.checkRead(patterns) : patterns,
+    ),
+
+  'model.current': async (_params, ctx) => ctx.services.engine.current(),
+
+  'engine.status': async (_params, ctx) => ctx.services.engine.status(),
+
+  'engine.restart': async (_params, ctx) => ctx.services.engine.restart(),
+
+  'engine.ask': async (params, ctx) =>
+    ctx.services.engine.ask(params, {
+      files: ctx.files,
+      jobs: ctx.services.jobs,
+      probes: ctx.services.probes,
+      tools: ctx.services.tools,
+      emit: ctx.emit,
+      signal: ctx.signal,
+    }),
+};

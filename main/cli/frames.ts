@@ -97,7 +97,8 @@ export async function runFrames(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function number(flag: string, text: string | undefined, fallback?: number): number {
+/** A numeric flag's value; BAD_REQUEST naming the flag when it is not a number. */
+export function number(flag: string, text: string | undefined, fallback?: number): number {
   if (text === undefined && fallback !== undefined) return fallback;
   const value = Number(text);
   if (text === undefined || text.trim() === '' || !Number.isFinite(value))

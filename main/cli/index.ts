@@ -1,3 +1,4 @@
+import { runAsk } from './ask.js';
 import { runDoctor } from './doctor.js';
 import { runFrames } from './frames.js';
 import { processIo, reportError, usageError, type CliIo } from './io.js';
@@ -12,6 +13,7 @@ export const usage = `Usage: mmi <command> [options]
 Commands:
   probe FILE [--json]                     what a video is: duration, frame rate, size, codec, streams
   frames FILE --fps F --out DIR [...]     sample frames as the model sees them; writes images and plan.json
+  ask [--model DIR] [--video FILE] "Q"     ask a question about a video; the answer streams to stdout
   doctor [--json]                         which ffmpeg/ffprobe are used, and the engine's state
   serve [--port P] [--root DIR ...]       the app in a browser (web host on 127.0.0.1)
   start                                   the desktop app (Electron); points to \`mmi serve\` where it cannot run
@@ -25,6 +27,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return runProbe(rest, io);
     case 'frames':
       return runFrames(rest, io);
+    case 'ask':
+      return runAsk(rest, io);
     case 'doctor':
       return runDoctor(rest, io);
     case 'serve':

@@ -1,3 +1,4 @@
+import { EngineService, type EngineServiceOptions } from './engine/service.js';
 import { JobRegistry } from './jobs/registry.js';
 import { killAllChildren } from './video/child-processes.js';
 import { ProbeCache } from './video/probe-cache.js';
@@ -13,7 +14,10 @@ export interface Services {
   readonly thumbnails: ThumbnailService;
   /** Probes a file, reusing the result while the file is unchanged. */
   readonly probes: ProbeCache;
-  /** Cancels every job and kills every ffmpeg/ffprobe still running; hosts call it when they shut down. */
+  /** The model runtime in its own process: model choice, conversations, questions as jobs. */
+  readonly engine: EngineService;
+  /** Cancels every job, ends the engine process and kills every ffmpeg/ffprobe still running; hosts call it when
+   * they shut down. */
   close(): Promise<void>;
 }
 
@@ -21,18 +25,22 @@ export interface ServicesOptions {
   /** Explicit ffmpeg/ffprobe paths (a user setting); otherwise the environment, npm packages, then PATH. */
   tools?: ToolSettings;
   env?: NodeJS.ProcessEnv;
+  engine?: EngineServiceOptions;
 }
 
 export function createServices(options: ServicesOptions = {}): Services {
   const tools = createVideoTools(options.tools, options.env);
   const jobs = new JobRegistry();
+  const engine = new EngineService(options.engine);
   return {
     tools,
     jobs,
     thumbnails: new ThumbnailService(tools),
     probes: new ProbeCache(tools),
+    engine,
     close: async () => {
       await jobs.cancelAll();
+      await engine.close();
       await killAllChildren();
     },
   };

@@ -1,0 +1,218 @@
+import type { EmitEvent, EventName, EventPayload } from '../../app/api/contract.js';
+import {
+  AskStartedSchema,
+  ModelChoiceSchema,
+  type AskParams,
+  type AskResult,
+  type AskStarted,
+} from '../../app/api/engine.js';
+import { AppError } from '../../app/api/errors.js';
+import type { SamplingOptions } from '../../app/api/video.js';
+import { defaultSamplingOptions } from '../../app/domain/sampling.js';
+import { absolute, call, parseCli, withCliContext } from './context.js';
+import { number } from './frames.js';
+import { reportError, usageError, type CliIo } from './io.js';
+
+export const askUsage = `Usage: mmi ask [--model DIR] [--video FILE] "QUESTION" [options]
+
+Asks a question about a video; the answer streams to stdout as it is generated. With no --model, the embedded
+tiny demo model answers (random weights: not meaningful), about its bundled synthetic video when no --video is
+given. The engine runs in its own process on the CPU.
+
+  --model DIR          a Qwen2.5-VL model folder (Hugging Face layout)
+  --video FILE         the video (required with --model)
+  --patterns FILE      a pattern file for sparse pre-fill (default: the embedded model's; none for --model)
+  --dense              dense attention, whatever the model's pattern file
+  --follow-up Q        a follow-up question in the same conversation (repeatable): only its turn is pre-filled
+  --max-tokens N       answer tokens at most (default 256)
+  --temperature T      0 (default): greedy
+  --top-p P, --top-k K, --seed S
+  --fps F              frames per second of video to sample (default ${defaultSamplingOptions.fps})
+  --max-frames N       at most N frames (default ${defaultSamplingOptions.maxFrames})
+  --max-pixels P       per-frame pixel budget (default ${defaultSamplingOptions.maxPixels})
+  --min-pixels P       per-frame pixel floor (default ${defaultSamplingOptions.minPixels})
+  --json               print one JSON result when done instead of streaming`;
+
+interface Turn {
+  question: string;
+  started: AskStarted;
+  result: AskResult;
+}
+
+export async function runAsk(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseCli({
+      args: argv,
+      options: {
+        model: { type: 'string' },
+        video: { type: 'string' },
+        patterns: { type: 'string' },
+        dense: { type: 'boolean', default: false },
+        'follow-up': { type: 'string', multiple: true },
+        'max-tokens': { type: 'string' },
+        temperature: { type: 'string' },
+        'top-p': { type: 'string' },
+        'top-k': { type: 'string' },
+        seed: { type: 'string' },
+        fps: { type: 'string' },
+        'max-frames': { type: 'string' },
+        'max-pixels': { type: 'string' },
+        'min-pixels': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      io.out(`${askUsage}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0]?.trim())
+      throw usageError('expected one QUESTION (see mmi ask --help)');
+    if (values.model !== undefined && values.video === undefined)
+      throw usageError('--video is required with --model');
+    if (values.dense && values.patterns !== undefined)
+      throw usageError('--dense and --patterns exclude each other');
+    const optional = (flag: string, text: string | undefined): number | undefined =>
+      text === undefined ? undefined : number(flag, text);
+    const sampling: Partial<SamplingOptions> = {};
+    const set = <K extends keyof SamplingOptions>(key: K, flag: string, text: string | undefined) => {
+      const value = optional(flag, text);
+      if (value !== undefined) sampling[key] = value;
+    };
+    set('fps', '--fps', values.fps);
+    set('maxFrames', '--max-frames', values['max-frames']);
+    set('maxPixels', '--max-pixels', values['max-pixels']);
+    set('minPixels', '--min-pixels', values['min-pixels']);
+    const generation = Object.fromEntries(
+      Object.entries({
+        maxTokens: optional('--max-tokens', values['max-tokens']),
+        temperature: optional('--temperature', values.temperature),
+        topP: optional('--top-p', values['top-p']),
+        topK: optional('--top-k', values['top-k']),
+        seed: optional('--seed', values.seed),
+      }).filter(([, v]) => v !== undefined),
+    );
+    const base: Omit<AskParams, 'question'> = {
+      ...(values.video !== undefined ? { video: absolute(values.video) } : {}),
+      ...(values.dense ? { patterns: null } : {}),
+      ...(values.patterns !== undefined ? { patterns: absolute(values.patterns) } : {}),
+      sampling,
+      generation,
+    };
+    const questions = [positionals[0], ...(values['follow-up'] ?? [])];
+    const stream = !values.json;
+
+    const jobs = new JobEvents();
+    return await withCliContext(async (ctx) => {
+      const choice = ModelChoiceSchema.parse(
+        await call(ctx, 'model.choose', { dir: values.model === undefined ? null : absolute(values.model) }),
+      );
+      if (choice.notice) io.err(`note: ${choice.notice}\n`);
+      const turns: Turn[] = [];
+      for (const question of questions) {
+        const conversationId = turns[0]?.started.conversationId;
+        if (stream && turns.length > 0) io.out(`\n> ${question}\n`);
+        const started = AskStartedSchema.parse(
+          await call(ctx, 'engine.ask', { ...base, question, ...(conversationId ? { conversationId } : {}) }),
+        );
+        const result = await jobs.wait(started.jobId, {
+          onToken: (text) => {
+            if (stream) io.out(text);
+          },
+          onProgress: (stage, done, total) => {
+            if (stream && io.interactive) io.err(`\r${stage} ${done}${total === null ? '' : `/${total}`}   `);
+          },
+        });
+        if (stream) {
+          if (io.interactive) io.err('\r\x1b[K');
+          io.out('\n');
+          io.err(`${timingLine(result)}\n`);
+        }
+        turns.push({ question, started, result });
+      }
+      if (!stream) io.out(`${JSON.stringify(jsonResult(turns), null, 2)}\n`);
+      return 0;
+    }, jobs.emit);
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
+
+/** What `--json` prints: the first question's result with the video and plan, and its follow-ups. */
+function jsonResult(turns: Turn[]) {
+  const [first, ...rest] = turns as [Turn, ...Turn[]];
+  return {
+    question: first.question,
+    video: first.started.video,
+    plan: first.started.plan,
+    ...first.result,
+    followUps: rest.map((t) => ({ question: t.question, ...t.result })),
+  };
+}
+
+function timingLine(r: AskResult): string {
+  const t = r.timings;
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const parts = [
+    t.loadMs > 0 ? `load ${ms(t.loadMs)}` : '',
+    r.turn === 0 || r.cachedTokens === 0 ? `video ${ms(t.videoMs)}, vision ${ms(t.visionMs)}` : '',
+    `pre-fill ${ms(t.prefillMs)} (${r.prefilledTokens} tokens${r.cachedTokens > 0 ? `, ${r.cachedTokens} cached` : ''})`,
+    `${r.tokens.length} tokens in ${ms(t.decodeMs)} (${t.decodeTokensPerSec.toFixed(1)}/s)`,
+    `${r.device}`,
+  ];
+  return parts.filter((p) => p !== '').join(' · ');
+}
+
+interface JobWatch {
+  onToken(text: string): void;
+  onProgress(stage: string, done: number, total: number | null): void;
+  resolve(result: AskResult): void;
+  reject(err: unknown): void;
+}
+
+/** Routes the context's events to the job that asked; events that arrive before the job's id is known wait. */
+class JobEvents {
+  private readonly watches = new Map<string, JobWatch>();
+  private readonly early = new Map<string, Array<[EventName, unknown]>>();
+
+  readonly emit: EmitEvent = (event, payload) => {
+    const jobId = (payload as { jobId?: string }).jobId;
+    if (jobId === undefined) return;
+    const watch = this.watches.get(jobId);
+    if (watch) this.deliver(watch, event, payload);
+    else this.early.set(jobId, [...(this.early.get(jobId) ?? []), [event, payload]]);
+  };
+
+  wait(jobId: string, handlers: Pick<JobWatch, 'onToken' | 'onProgress'>): Promise<AskResult> {
+    return new Promise<AskResult>((resolve, reject) => {
+      const watch: JobWatch = { ...handlers, resolve, reject };
+      this.watches.set(jobId, watch);
+      for (const [event, payload] of this.early.get(jobId) ?? []) this.deliver(watch, event, payload);
+      this.early.delete(jobId);
+    });
+  }
+
+  private deliver<K extends EventName>(watch: JobWatch, event: K, raw: unknown): void {
+    const payload = raw as EventPayload<EventName>;
+    switch (event) {
+      case 'engine.token':
+        watch.onToken((payload as EventPayload<'engine.token'>).text);
+        return;
+      case 'engine.progress': {
+        const p = payload as EventPayload<'engine.progress'>;
+        watch.onProgress(p.stage, p.done, p.total);
+        return;
+      }
+      case 'job.done': {
+        const { result } = payload as EventPayload<'job.done'>;
+        if (result.kind === 'engine.ask') watch.resolve(result.answer);
+        else watch.reject(new AppError('INTERNAL', `unexpected job result ${result.kind}`));
+        return;
+      }
+      case 'job.failed':
+        watch.reject(AppError.fromData((payload as EventPayload<'job.failed'>).error));
+        return;
+    }
+  }
+}

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { SamplingRequestSchema, type EmitEvent } from '../../../app/api/contract.js';
+import type {
+  AskParams,
+  AskStage,
+  AskStarted,
+  EngineHostStatus,
+  ModelChoice,
+  ModelInfo,
+} from '../../../app/api/engine.js';
+import { AppError } from '../../../app/api/errors.js';
+import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
+import type { FileAccessPolicy } from '../files/policy.js';
+import type { JobControl, JobRegistry } from '../jobs/registry.js';
+import type { ProbeCache } from '../video/probe-cache.js';
+import type { VideoTools } from '../video/tools.js';
+import { EngineClient } from './client.js';
+import { embeddedDefault, embeddedNotice, type EmbeddedDefault } from './embedded.js';
+import { engineHostEntry, forkLauncher, type EngineLauncher } from './launcher.js';
+import type { AskEvent, EngineAskParams, VideoInput } from './protocol.js';
+
+// The engine as the app's commands see it: which model questions go to (the embedded tiny model until one is
+// chosen), conversations (a video, a model and the turns so far, so a follow-up pre-fills only its new turn while
+// the engine still holds the cache, and the whole conversation again after a restart), and each question as a
+// job whose progress, tokens, head reports and heatmaps go to the caller that asked.
+
+export interface EngineServiceOptions {
+  /** How the engine process is started (Electron passes utilityProcess); default child_process.fork. */
+  launcher?: EngineLauncher;
+  /** The host's entry point; default the compiled one (engineHostEntry). */
+  entry?: () => string | null;
+  /** CPU threads the engine computes with; 0 (default): one per core. */
+  threads?: number;
+  embedded?: EmbeddedDefault;
+}
+
+interface Choice {
+  dir: string;
+  embedded: boolean;
+  patterns: string | null;
+  info: ModelInfo | null;
+}
+
+interface ConversationRecord {
+  id: string;
+  choice: ModelChoice;
+  video: VideoInput;
+  history: EngineAskParams['history'];
+  answerEnded: boolean;
+  /** A question of this conversation is being answered: its follow-up waits for the answer. */
+  busy: boolean;
+}
+
+/** Conversations remembered for follow-ups (their text only; the engine keeps a few KV caches). */
+const maxConversations = 256;
+const progressIntervalMs = 100;
+
+export interface AskContext {
+  files: FileAccessPolicy;
+  jobs: JobRegistry;
+  probes: ProbeCache;
+  tools: VideoTools;
+  emit: EmitEvent;
+  signal: AbortSignal;
+}
+
+export class EngineService {
+  readonly client: EngineClient;
+  private readonly embedded: EmbeddedDefault;
+  private readonly threads: number;
+  private choice: Choice;
+  private readonly conversations = new Map<string, ConversationRecord>();
+
+  constructor(options: EngineServiceOptions = {}) {
+    this.client = new EngineClient(options.launcher ?? forkLauncher, options.entry ?? engineHostEntry);
+    this.embedded = options.embedded ?? embeddedDefault();
+    this.threads = options.threads ?? 0;
+    this.choice = this.embeddedChoice();
+  }
+
+  /** What a folder holds, read by the engine (which validates every file on the way). */
+  async inspect(dir: string, patterns: string | null = null): Promise<ModelInfo> {
+    const { patternKinds: _kinds, ...info } = await this.client.request('inspect', {
+      model: { dir, threads: this.threads },
+      patterns,
+    }).result;
+    return { dir, ...info };
+  }
+
+  async current(): Promise<ModelChoice> {
+    const choice = this.choice;
+    choice.info ??= await this.inspect(choice.dir, choice.patterns);
+    return this.describe(choice);
+  }
+
+  /** dir: a folder the caller may read (already checked), null for the embedded model, undefined to keep it. */
+  async choose(dir: string | null | undefined, patterns: string | null | undefined): Promise<ModelChoice> {
+    const base = dir === undefined ? this.choice : dir === null ? this.embeddedChoice() : null;
+    const next: Choice = {
+      dir: base?.dir ?? (dir as string),
+      embedded: base?.embedded ?? false,
+      patterns: patterns === undefined ? (base?.patterns ?? null) : patterns,
+      info: null,
+    };
+    next.info = await this.inspect(next.dir, next.patterns);
+    this.choice = next;
+    return this.describe(next);
+  }
+
+  async status(): Promise<EngineHostStatus> {
+    return { ...this.client.status(), model: this.choice.info ? this.describe(this.choice) : null };
+  }
+
+  async restart(): Promise<EngineHostStatus> {
+    await this.client.restart();
+    return this.status();
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Starts a question as a job; answers at once with its id, the conversation and the sampling plan. */
+  async ask(params: AskParams, ctx: AskContext): Promise<AskStarted> {
+    const record = params.conversationId
+      ? await this.followUp(params.conversationId, params.video, ctx)
+      : await this.newConversation(params, ctx);
+    const patterns =
+      params.patterns === undefined
+        ? record.choice.patterns
+        : params.patterns === null
+          ? null
+          : await ctx.files.checkRead(params.patterns);
+    const request: EngineAskParams = {
+      model: { dir: record.choice.dir, threads: this.threads },
+      conversationId: record.id,
+      history: record.history,
+      answerEnded: record.answerEnded,
+      question: params.question,
+      video: record.video,
+      generation: {
+        maxTokens: params.generation?.maxTokens ?? 256,
+        temperature: params.generation?.temperature ?? 0,
+        topP: params.generation?.topP ?? 1,
+        topK: params.generation?.topK ?? 0,
+        seed: params.generation?.seed ?? 0,
+      },
+      patterns,
+      denseBelowTokens: record.choice.embedded ? this.embedded.denseBelowTokens : null,
+      heatmaps: params.heatmaps ?? null,
+    };
+    const turn = record.history.length / 2;
+    record.busy = true;
+    const jobId = ctx.jobs.start(
+      (job) => this.run(record, request, turn, job, ctx.emit).finally(() => (record.busy = false)),
+      ctx.emit,
+      ctx.signal,
+    );
+    return {
+      jobId,
+      conversationId: record.id,
+      turn,
+      plan: record.video.plan,
+      video: record.video.source.path,
+      model: record.choice,
+    };
+  }
+
+  private async run(
+    record: ConversationRecord,
+    request: EngineAskParams,
+    turn: number,
+    job: JobControl,
+    emit: EmitEvent,
+  ) {
+    const { jobId } = job;
+    const last = new Map<AskStage, number>();
+    const progress = (stage: AskStage, done: number, total: number | null): void => {
+      const now = performance.now();
+      const previous = last.get(stage);
+      if (previous !== undefined && done !== total && now - previous < progressIntervalMs) return;
+      last.set(stage, now);
+      emit('engine.progress', { jobId, stage, done, total });
+    };
+    progress('queued', 0, null);
+    const onEvent = (e: AskEvent): void => {
+      switch (e.event) {
+        case 'progress':
+          progress(e.payload.stage, e.payload.done, e.payload.total);
+          return;
+        case 'token':
+          emit('engine.token', { jobId, ...e.payload });
+          return;
+        case 'head':
+          emit('engine.head', { jobId, ...e.payload });
+          return;
+        case 'heatmap':
+          emit('engine.heatmap', { jobId, ...e.payload });
+          return;
+      }
+    };
+    job.signal.throwIfAborted();
+    const { id, result } = this.client.request('ask', request, onEvent);
+    const cancel = (): void => this.client.cancel(id);
+    job.signal.addEventListener('abort', cancel, { once: true });
+    let answer;
+    try {
+      answer = await result;
+    } finally {
+      job.signal.removeEventListener('abort', cancel);
+    }
+    const question = request.question;
+    record.history.push(
+      record.history.length === 0
+        ? { role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }
+        : { role: 'user', content: question },
+      { role: 'assistant', content: answer.answer },
+    );
+    record.answerEnded = answer.stop === 'stop_token';
+    return {
+      kind: 'engine.ask' as const,
+      answer: {
+        ...answer,
+        conversationId: record.id,
+        turn,
+        model: { dir: record.choice.dir, embedded: record.choice.embedded },
+        notice: record.choice.notice,
+        patterns: request.patterns,
+      },
+    };
+  }
+
+  private async newConversation(params: AskParams, ctx: AskContext): Promise<ConversationRecord> {
+    const choice = await this.current();
+    let file: string;
+    if (params.video !== undefined) file = await ctx.files.checkRead(params.video);
+    else if (choice.embedded) file = this.embedded.video;
+    else throw new AppError('BAD_REQUEST', 'Choose a video to ask about');
+    const sampling = SamplingRequestSchema.safeParse({ ...defaultSamplingOptions, ...params.sampling });
+    if (!sampling.success) {
+      throw new AppError('BAD_REQUEST', 'Invalid sampling options', sampling.error.message);
+    }
+    const meta = await ctx.probes.probe(file);
+    const plan = planSampling(meta, sampling.data);
+    const { ffmpeg } = await ctx.tools.require();
+    const record: ConversationRecord = {
+      id: randomUUID(),
+      choice,
+      video: {
+        ffmpeg: ffmpeg.path,
+        source: {
+          path: meta.path,
+          fps: meta.fps,
+          nominalFps: meta.nominalFps,
+          durationSec: meta.durationSec,
+          startSec: meta.startSec,
+          videoStreamIndex: meta.videoStreamIndex,
+        },
+        plan,
+      },
+      history: [],
+      answerEnded: false,
+      busy: false,
+    };
+    this.conversations.set(record.id, record);
+    while (this.conversations.size > maxConversations) {
+      const oldest = this.conversations.keys().next().value as string;
+      this.conversations.delete(oldest);
+      this.client.request('forget', { conversationId: oldest }).result.catch(() => undefined);
+    }
+    return record;
+  }
+
+  private async followUp(
+    id: string,
+    video: string | undefined,
+    ctx: AskContext,
+  ): Promise<ConversationRecord> {
+    const record = this.conversations.get(id);
+    if (!record) throw new AppError('BAD_REQUEST', `No conversation ${id}: ask a first question`);
+    if (record.busy) throw new AppError('BAD_REQUEST', 'Wait for the answer before asking a follow-up');
+    if (record.history.length === 0) {
+      throw new AppError('BAD_REQUEST', `Conversation ${id} has no answer yet to follow up on`);
+    }
+    if (video !== undefined && (await ctx.files.checkRead(video)) !== record.video.source.path) {
+      throw new AppError('BAD_REQUEST', 'A follow-up is about the video of its conversation');
+    }
+    return record;
+  }
+
+  private embeddedChoice(): Choice {
+    return { dir: this.embedded.modelDir, embedded: true, patterns: this.embedded.patterns, info: null };
+  }
+
+  private describe(choice: Choice): ModelChoice {
+    if (choice.info === null) throw new AppError('INTERNAL', 'The model was not inspected');
+    return {
+      dir: choice.dir,
+      embedded: choice.embedded,
+      notice: choice.embedded ? embeddedNotice : null,
+      demoVideo: choice.embedded ? this.embedded.video : null,
+      patterns: choice.patterns,
+      info: choice.info,
+    };
+  }
+}
