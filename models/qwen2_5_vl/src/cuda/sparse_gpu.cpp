@@ -24,6 +24,9 @@ namespace {
 
 enum class Kind { Dense, AShape, VerticalSlash, Grid };
 
+constexpr std::int64_t kMaxGridLines = 16;
+constexpr std::size_t kMaxGridRuns = 8;
+
 const char* kind_name(Kind k) {
   return k == Kind::AShape ? "a_shape" : k == Kind::VerticalSlash ? "vertical_slash" : k == Kind::Grid ? "grid" : "dense";
 }
@@ -145,7 +148,18 @@ SparseAttention::SparseAttention(const TextConfig& config, const HeadPatterns& p
         case att::Pattern::dense: break;
         case att::Pattern::a_shape: k = Kind::AShape; break;
         case att::Pattern::vertical_slash: k = Kind::VerticalSlash; break;
-        case att::Pattern::grid: k = Kind::Grid; break;
+        case att::Pattern::grid:
+          // The core's GPU grid index keeps at most 16 phase lines per run and 8 video runs (kernels/cuda).
+          if (cfg.grid_lines > kMaxGridLines || m.runs.size() > kMaxGridRuns) {
+            throw Error(ErrorCode::InvalidInput, "", "patterns",
+                        "layer " + std::to_string(l) + " head " + std::to_string(h) +
+                            ": the GPU grid pattern takes at most " + std::to_string(kMaxGridLines) +
+                            " phase lines and " + std::to_string(kMaxGridRuns) + " videos, got " +
+                            std::to_string(cfg.grid_lines) + " lines and " + std::to_string(m.runs.size()) +
+                            " videos");
+          }
+          k = Kind::Grid;
+          break;
         default:
           throw Error(ErrorCode::InvalidInput, "", "patterns",
                       std::string("layer ") + std::to_string(l) + " head " + std::to_string(h) + ": pattern " +
