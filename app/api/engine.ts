@@ -147,12 +147,13 @@ export type HeadRef = z.infer<typeof HeadRefSchema>;
 export const HeatmapRequestSchema = z.object({
   /** Which (layer, head) pairs to capture; 'all' for every head of every layer. */
   heads: z.union([z.literal('all'), z.array(HeadRefSchema).min(1).max(4096)]),
-  /** G: each map is G×G. */
-  grid: z.number().int().min(4).max(512).default(64),
-  /** Query rows sampled evenly (first and last included). */
-  samples: z.number().int().min(2).max(4096).default(64),
+  /** G: each map is G×G (default heatmapDefaults.grid). */
+  grid: z.number().int().min(4).max(512).optional(),
+  /** Query rows sampled evenly, first and last included (default heatmapDefaults.samples). */
+  samples: z.number().int().min(2).max(4096).optional(),
 });
 export type HeatmapRequest = z.infer<typeof HeatmapRequestSchema>;
+export const heatmapDefaults = { grid: 64, samples: 64 } as const;
 
 export const AskParamsSchema = z.object({
   /** The video file; left out: the bundled demo video (only while the embedded model is chosen). */

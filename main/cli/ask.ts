@@ -108,7 +108,6 @@ export async function runAsk(argv: string[], io: CliIo): Promise<number> {
       const choice = ModelChoiceSchema.parse(
         await call(ctx, 'model.choose', { dir: values.model === undefined ? null : absolute(values.model) }),
       );
-      if (choice.notice) io.err(`note: ${choice.notice}\n`);
       const turns: Turn[] = [];
       for (const question of questions) {
         const conversationId = turns[0]?.started.conversationId;
@@ -116,6 +115,7 @@ export async function runAsk(argv: string[], io: CliIo): Promise<number> {
         const started = AskStartedSchema.parse(
           await call(ctx, 'engine.ask', { ...base, question, ...(conversationId ? { conversationId } : {}) }),
         );
+        if (turns.length === 0 && choice.notice) io.err(`note: ${choice.notice}\n`);
         const result = await jobs.wait(started.jobId, {
           onToken: (text) => {
             if (stream) io.out(text);

@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../../app/api/errors.js';
-import { encodeF32, type AskStage, type HeatmapRequest, type PatternName } from '../../../app/api/engine.js';
+import {
+  encodeF32,
+  heatmapDefaults,
+  type AskStage,
+  type HeatmapRequest,
+  type PatternName,
+} from '../../../app/api/engine.js';
 import {
   Model,
   type Attention,
@@ -375,7 +381,11 @@ function heatmapHeads(request: HeatmapRequest, model: Model): NonNullable<Attent
       );
     }
   }
-  return { heads, grid: request.grid, samples: request.samples };
+  return {
+    heads,
+    grid: request.grid ?? heatmapDefaults.grid,
+    samples: request.samples ?? heatmapDefaults.samples,
+  };
 }
 
 function heatmapPayload(h: HeadHeatmap): Extract<AskEvent, { event: 'heatmap' }>['payload'] {

@@ -17,7 +17,8 @@ describe('engine contract', () => {
   });
 
   it('fills defaults and refuses bad asks', () => {
-    expect(HeatmapRequestSchema.parse({ heads: 'all' })).toEqual({ heads: 'all', grid: 64, samples: 64 });
+    expect(HeatmapRequestSchema.parse({ heads: 'all' })).toEqual({ heads: 'all' });
+    expect(HeatmapRequestSchema.safeParse({ heads: 'all', grid: 2 }).success).toBe(false);
     expect(AskParamsSchema.safeParse({ question: '   ' }).success).toBe(false);
     expect(AskParamsSchema.safeParse({ question: 'q', generation: { maxTokens: 0 } }).success).toBe(false);
     expect(AskParamsSchema.safeParse({ question: 'q', heatmaps: { heads: [] } }).success).toBe(false);
