@@ -1,10 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostics, EngineStatus } from '../../app/api/diagnostics.js';
+import { engineHostEntry } from './engine/launcher.js';
 import { packageRoot, packageVersion } from './package-root.js';
 import type { VideoTools } from './video/tools.js';
 
-// What `app.diagnostics` and `mmi doctor` report. The engine line states what is on disk, nothing more.
+// What `app.diagnostics` and `mmi doctor` report. The engine line states what is on disk (the addon and the engine
+// host); whether the engine process runs, and on what, is engine.status.
 
 export async function collectDiagnostics(tools: VideoTools): Promise<Diagnostics> {
   const [status, hwaccels, engine] = await Promise.all([tools.status(), tools.hwaccels(), engineStatus()]);
@@ -19,8 +21,11 @@ export async function collectDiagnostics(tools: VideoTools): Promise<Diagnostics
   };
 }
 
-/** The native addon is built by cmake-js into build/addon; the app does not load an engine yet either way. */
-export async function engineStatus(root: string = packageRoot()): Promise<EngineStatus> {
+/** The native addon is built by cmake-js into build/addon; the engine host is compiled with the TypeScript. */
+export async function engineStatus(
+  root: string = packageRoot(),
+  hostEntry: string | null = engineHostEntry(),
+): Promise<EngineStatus> {
   const buildDir = path.join(root, 'build', 'addon');
   const addons = await findAddons(buildDir);
   if (addons.length === 0) {
@@ -29,9 +34,15 @@ export async function engineStatus(root: string = packageRoot()): Promise<Engine
       message: `Not built yet: no engine addon (*.node) under ${buildDir}. Video tools work without it.`,
     };
   }
+  if (hostEntry === null) {
+    return {
+      available: false,
+      message: `An addon is built (${addons.join(', ')}) but the engine host is not: run \`npm run build:ts\`.`,
+    };
+  }
   return {
-    available: false,
-    message: `An addon is built (${addons.join(', ')}) but this version of the app does not load an engine yet.`,
+    available: true,
+    message: `Addon ${addons.join(', ')}; questions run in the engine host process (${hostEntry}).`,
   };
 }
 
