@@ -1,10 +1,11 @@
-// The answer's text as its tokens arrive. A byte-level tokenizer can split one character over several tokens: the
-// text of a prefix then ends in U+FFFD, so that tail is held back until the character is complete (or the answer
-// ends). The pieces handed out always join to the text of the whole answer.
+// The answer's text as its tokens arrive. A byte-level tokenizer can split one character over several tokens: a
+// run of tokens whose text ends in U+FFFD is held back until the character is complete (or the answer ends). Only
+// the held tokens are decoded at each step, so streaming stays linear in the answer's length; with a byte-level
+// decoder the pieces join to the text of the whole answer.
 
 export class AnswerText {
   private readonly tokens: number[] = [];
-  private sent = '';
+  private held: number[] = [];
 
   constructor(
     private readonly decode: (ids: readonly number[]) => string,
@@ -13,17 +14,15 @@ export class AnswerText {
 
   /** Adds a token; answers the text it completes ('' while a character is incomplete, or for a stop token). */
   push(token: number, last: boolean): string {
-    if (!this.stopIds.has(token)) this.tokens.push(token);
-    let text = this.decode(this.tokens);
-    if (!last) {
-      let cut = text.length;
-      while (cut > this.sent.length && text[cut - 1] === '\uFFFD') cut -= 1;
-      text = text.slice(0, cut);
+    if (!this.stopIds.has(token)) {
+      this.tokens.push(token);
+      this.held.push(token);
     }
-    if (!text.startsWith(this.sent)) return '';
-    const piece = text.slice(this.sent.length);
-    this.sent = text;
-    return piece;
+    if (this.held.length === 0) return '';
+    const text = this.decode(this.held);
+    if (!last && text.endsWith('\uFFFD')) return '';
+    this.held = [];
+    return text;
   }
 
   /** The whole answer, stop token left out. */
