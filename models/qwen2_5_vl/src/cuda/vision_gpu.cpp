@@ -6,7 +6,6 @@
 #include "../vision.hpp"
 #include "mmi/ops/cuda/attention.hpp"
 #include "mmi/ops/cuda/ops.hpp"
-#include "mmi/ops/half.hpp"
 #include "mmi/ops/rope.hpp"
 
 namespace mmi::qwen2_5_vl::gpu {
