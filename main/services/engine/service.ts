@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SamplingRequestSchema, type EmitEvent } from '../../../app/api/contract.js';
-import type {
-  AskParams,
-  AskStage,
-  AskStarted,
-  EngineHostStatus,
-  ModelChoice,
-  ModelInfo,
+import {
+  GenerationOptionsSchema,
+  type AskParams,
+  type AskStage,
+  type AskStarted,
+  type EngineHostStatus,
+  type ModelChoice,
+  type ModelInfo,
 } from '../../../app/api/engine.js';
 import { AppError } from '../../../app/api/errors.js';
 import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
@@ -95,11 +96,15 @@ export class EngineService {
 
   /** dir: a folder the caller may read (already checked), null for the embedded model, undefined to keep it. */
   async choose(dir: string | null | undefined, patterns: string | null | undefined): Promise<ModelChoice> {
-    const base = dir === undefined ? this.choice : dir === null ? this.embeddedChoice() : null;
+    const base: Omit<Choice, 'info'> =
+      dir === undefined
+        ? this.choice
+        : dir === null
+          ? this.embeddedChoice()
+          : { dir, embedded: false, patterns: null };
     const next: Choice = {
-      dir: base?.dir ?? (dir as string),
-      embedded: base?.embedded ?? false,
-      patterns: patterns === undefined ? (base?.patterns ?? null) : patterns,
+      ...base,
+      patterns: patterns === undefined ? base.patterns : patterns,
       info: null,
     };
     next.info = await this.inspect(next.dir, next.patterns);
@@ -138,13 +143,7 @@ export class EngineService {
       answerEnded: record.answerEnded,
       question: params.question,
       video: record.video,
-      generation: {
-        maxTokens: params.generation?.maxTokens ?? 256,
-        temperature: params.generation?.temperature ?? 0,
-        topP: params.generation?.topP ?? 1,
-        topK: params.generation?.topK ?? 0,
-        seed: params.generation?.seed ?? 0,
-      },
+      generation: GenerationOptionsSchema.parse(params.generation ?? {}),
       patterns,
       denseBelowTokens: record.choice.embedded ? this.embedded.denseBelowTokens : null,
       heatmaps: params.heatmaps ?? null,
