@@ -170,6 +170,17 @@ export interface NativeSessionState {
 
 export type DecodeStop = 'stop_token' | 'max_tokens' | 'caller';
 
+export interface NativeDecodeOptions {
+  maxTokens: number;
+  /** 0 (default): greedy. */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  /** Tokens that end the answer (they are emitted and cached too). */
+  stopIds?: number[];
+}
+
 export interface NativePatternFile {
   /** Each head's pattern name, [layer · heads + head]. */
   kinds(layers: number, heads: number): PatternKind[];
@@ -231,14 +242,7 @@ export interface NativeSession {
     },
   ): NativeJob<NativeSessionState & { logits: Float32Array }>;
   decode(
-    options: {
-      maxTokens: number;
-      temperature?: number;
-      topP?: number;
-      topK?: number;
-      seed?: number;
-      stopIds?: number[];
-    },
+    options: NativeDecodeOptions,
     events?: { onProgress?: ProgressCallback; onToken?: (token: number) => void },
   ): NativeJob<NativeSessionState & { tokens: Int32Array; stop: DecodeStop }>;
   state(): NativeSessionState;

@@ -12,6 +12,7 @@ import {
   type HeadReport,
   type NativeEncoder,
   type NativeModel,
+  type NativeDecodeOptions as DecodeOptions,
   type NativeModelInfo,
   type NativePatternFile,
   type NativeSession,
@@ -26,6 +27,7 @@ import { callSync, runJob } from './errors.js';
 export type {
   BackendInfo,
   DecodeStop,
+  NativeDecodeOptions as DecodeOptions,
   DenseReason,
   HeadHeatmap,
   HeadReport,
@@ -181,17 +183,6 @@ export interface PrefillJobOptions extends JobOptions {
   onHead?: (report: HeadReport) => void;
   /** Each requested head's heatmap (needs `attention.heatmaps`). */
   onHeatmap?: (heatmap: HeadHeatmap) => void;
-}
-
-export interface DecodeOptions {
-  maxTokens: number;
-  /** 0 (default): greedy. */
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  seed?: number;
-  /** Tokens that end the answer (they are emitted and cached too). */
-  stopIds?: number[];
 }
 
 export interface DecodeJobOptions extends JobOptions {

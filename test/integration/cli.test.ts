@@ -7,25 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VideoMetaSchema } from '../../app/api/video.js';
-import { main } from '../../main/cli/index.js';
-import type { CliIo } from '../../main/cli/io.js';
 import {
   resolvedTools,
   syntheticSpecs,
   syntheticVideo,
   type SyntheticKind,
 } from '../support/synthetic-videos.js';
+import { mmi } from '../support/run-cli.js';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function mmi(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), interactive: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 /** One line, `error CODE: message`, and nothing that looks like a stack trace. */
 function expectOneLineError(err: string, code: string): void {

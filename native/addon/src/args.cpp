@@ -192,6 +192,19 @@ Napi::Object pattern_value(Napi::Env env, const mmi_pattern& p) {
   return o;
 }
 
+Napi::Object grid_choice_value(Napi::Env env, const mmi_grid_choice& g) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("start", static_cast<double>(g.start));
+  o.Set("length", static_cast<double>(g.length));
+  o.Set("stride", static_cast<double>(g.stride));
+  o.Set("prior", static_cast<double>(g.prior));
+  o.Set("score", g.score);
+  Napi::Array phases = Napi::Array::New(env, static_cast<size_t>(g.phase_count));
+  for (int64_t p = 0; p < g.phase_count; ++p) phases.Set(static_cast<uint32_t>(p), static_cast<double>(g.phases[p]));
+  o.Set("phases", phases);
+  return o;
+}
+
 const char* pattern_kind_name(int32_t kind) { return kind >= 0 && kind < 7 ? kPatternNames[kind] : "unknown"; }
 
 Napi::Float32Array output_arg(Napi::Env env, Napi::Value v, int64_t length, std::vector<Napi::Value>& keep) {

@@ -26,6 +26,8 @@ Napi::Array segments_value(Napi::Env env, const mmi_segment* segments, int64_t c
 // { kind, sinkTokens?, localTokens?, verticalSlash?: { vertical, slash }, topKBlocks?, gridLines?, textRows?, ... }
 mmi_pattern pattern_arg(Napi::Value v, const std::string& name);
 Napi::Object pattern_value(Napi::Env env, const mmi_pattern& p);
+// { start, length, stride, prior, score, phases }
+Napi::Object grid_choice_value(Napi::Env env, const mmi_grid_choice& g);
 // "dense", "a_shape", ... for an mmi_pattern_kind ("unknown" out of range).
 const char* pattern_kind_name(int32_t kind);
 // A Float32Array of exactly `length` elements given by the caller (held in `keep`), or a new one.

@@ -101,16 +101,7 @@ Napi::Value IndexWrap::grid(const Napi::CallbackInfo& info) {
   for (int64_t i = 0; i < count; ++i) {
     mmi_grid_choice g{};
     check(env, mmi_index_grid(live(env).get(), head, i, &g));
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("start", static_cast<double>(g.start));
-    o.Set("length", static_cast<double>(g.length));
-    o.Set("stride", static_cast<double>(g.stride));
-    o.Set("prior", static_cast<double>(g.prior));
-    o.Set("score", g.score);
-    Napi::Array phases = Napi::Array::New(env, static_cast<size_t>(g.phase_count));
-    for (int64_t p = 0; p < g.phase_count; ++p) phases.Set(static_cast<uint32_t>(p), static_cast<double>(g.phases[p]));
-    o.Set("phases", phases);
-    out.Set(static_cast<uint32_t>(i), o);
+    out.Set(static_cast<uint32_t>(i), grid_choice_value(env, g));
   }
   return out;
 }

@@ -9,24 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AskResultSchema } from '../../../app/api/engine.js';
 import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/api/video.js';
-import { main } from '../../../main/cli/index.js';
-import type { CliIo } from '../../../main/cli/io.js';
 import { embeddedDefault } from '../../../main/services/engine/embedded.js';
 import { decodeFrames } from '../../../main/services/video/decode.js';
 import { probeVideo } from '../../../main/services/video/probe.js';
 import { createVideoTools } from '../../../main/services/video/tools.js';
 import { buildPrompt, loadPromptRules, secondPerGrid } from '../../../models/qwen2_5_vl/prompt.js';
 import { Model } from '../../../native/index.js';
+import { mmi } from '../../support/run-cli.js';
 import { referenceInts } from '../../unit/qwen2_5_vl/fixture.js';
 import { fixtureVideo, requireBuiltHost, tinyA } from './support.js';
-
-async function mmi(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), interactive: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const JsonResult = AskResultSchema.extend({
   question: AskResultSchema.shape.answer,
