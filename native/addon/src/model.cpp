@@ -287,6 +287,7 @@ struct HeatmapCopy {
     for (int64_t i = 0; i < h.grid_choice_count; ++i) {
       const mmi_grid_choice& g = h.grid_choices[i];
       grid.push_back({g, std::vector<int64_t>(g.phases, g.phases + g.phase_count)});
+      grid.back().choice.phases = grid.back().phases.data();  // moving the vector keeps its buffer
     }
   }
 
@@ -316,19 +317,7 @@ struct HeatmapCopy {
     o.Set("recall", head.recall);
     o.Set("coverage", head.coverage);
     Napi::Array choices = Napi::Array::New(env, grid.size());
-    for (size_t i = 0; i < grid.size(); ++i) {
-      const mmi_grid_choice& g = grid[i].choice;
-      Napi::Object c = Napi::Object::New(env);
-      c.Set("start", static_cast<double>(g.start));
-      c.Set("length", static_cast<double>(g.length));
-      c.Set("stride", static_cast<double>(g.stride));
-      c.Set("prior", static_cast<double>(g.prior));
-      c.Set("score", g.score);
-      Napi::Array phases = Napi::Array::New(env, grid[i].phases.size());
-      for (size_t k = 0; k < grid[i].phases.size(); ++k) phases.Set(static_cast<uint32_t>(k), static_cast<double>(grid[i].phases[k]));
-      c.Set("phases", phases);
-      choices.Set(static_cast<uint32_t>(i), c);
-    }
+    for (size_t i = 0; i < grid.size(); ++i) choices.Set(static_cast<uint32_t>(i), grid_choice_value(env, grid[i].choice));
     o.Set("gridChoices", choices);
     return o;
   }
