@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ChosenFilesPolicy, createServices } from '../api/index.js';
 import { packageRoot } from '../services/package-root.js';
 import { createHostBackend } from '../web/backend.js';
+import { utilityLauncher } from './engine-launcher.js';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.js';
 import { serveIpc } from './ipc.js';
 import { lockDownWebContents } from './lockdown.js';
@@ -18,7 +19,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   const root = packageRoot();
-  const services = createServices();
+  const services = createServices({ engine: { launcher: utilityLauncher } });
   const files = new ChosenFilesPolicy();
 
   app.on('second-instance', () => {

@@ -25,3 +25,11 @@ export function packageVersion(): string {
   };
   return manifest.version ?? '0.0.0';
 }
+
+/**
+ * Where a packaged file really lies on disk: electron-builder's asarUnpack keeps executables, native addons and
+ * memory-mapped model files beside the archive, since neither exec nor mmap can read inside it.
+ */
+export function unpackedPath(file: string): string {
+  return file.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+}

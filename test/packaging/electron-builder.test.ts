@@ -5,6 +5,7 @@ import path from 'node:path';
 import { listPackage } from '@electron/asar';
 import { Packager, Platform, type Configuration } from 'electron-builder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedDefault } from '../../main/services/engine/embedded.js';
 
 // electron-builder.yml, checked by electron-builder itself: it loads and validates the file, then packs the built
 // app (`npm run build`) for Linux as a plain folder, with a stub in place of the Electron binary (which cannot be
@@ -117,9 +118,11 @@ describe('electron-builder.yml', () => {
     const own = asarEntries.filter((e) => !e.startsWith('/node_modules/'));
     expect(own.filter((e) => e.endsWith('.map'))).toEqual([]);
     expect(own.filter((e) => /\.tsx?$/.test(e) && !e.endsWith('.d.ts'))).toEqual([]);
-    expect(own.filter((e) => /^\/(test|renderer|main|app|native|kernels|models|scripts)\//.test(e))).toEqual(
-      [],
-    );
+    expect(own.filter((e) => /^\/(test|renderer|main|app|native|kernels|scripts)\//.test(e))).toEqual([]);
+    // Of models/, only the embedded default travels: no generator, no other fixture, no engine sources.
+    const embedded =
+      /^\/models(\/qwen2_5_vl(\/(fixtures(\/tiny-a(\/model(\/[^/]+)?)?)?|patterns(\/tiny-a\.json)?|demo(\/[^/]+\.mp4)?))?)?$/;
+    expect(own.filter((e) => e.startsWith('/models') && !embedded.test(e))).toEqual([]);
     expect(
       asarEntries.filter((e) =>
         /^\/node_modules\/(electron|electron-builder|vitest|playwright-core)\//.test(e),
@@ -147,6 +150,21 @@ describe('electron-builder.yml', () => {
       expect((await stat(path.join(appDir, 'resources', 'app.asar.unpacked', addon))).isFile(), addon).toBe(
         true,
       );
+    }
+  });
+
+  it('ships the embedded default model, pattern file and video as plain files the engine can map', async () => {
+    // The path the packaged app computes from inside its archive must land on the unpacked copies.
+    const embedded = embeddedDefault(path.join(appDir, 'resources', 'app.asar'));
+    for (const file of [
+      path.join(embedded.modelDir, 'model.safetensors'),
+      path.join(embedded.modelDir, 'config.json'),
+      path.join(embedded.modelDir, 'tokenizer.json'),
+      embedded.patterns,
+      embedded.video,
+    ]) {
+      expect(file).toContain(`app.asar.unpacked${path.sep}`);
+      expect((await stat(file)).isFile(), file).toBe(true);
     }
   });
 });

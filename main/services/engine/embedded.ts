@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { packageRoot } from '../package-root.js';
+import { packageRoot, unpackedPath } from '../package-root.js';
 
 // The embedded default (models/qwen2_5_vl/demo/README.md): with no model chosen, questions go to the tiny fixture
 // model with its pattern file, about the bundled synthetic video when none is given. Its answers are noise, and
@@ -18,7 +18,7 @@ export interface EmbeddedDefault {
 }
 
 export function embeddedDefault(root: string = packageRoot()): EmbeddedDefault {
-  const family = path.join(root, 'models', 'qwen2_5_vl');
+  const family = unpackedPath(path.join(root, 'models', 'qwen2_5_vl'));
   return {
     modelDir: path.join(family, 'fixtures', 'tiny-a', 'model'),
     patterns: path.join(family, 'patterns', 'tiny-a.json'),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ToolSource, ToolStatus } from '../../../app/api/diagnostics.js';
 import { AppError } from '../../../app/api/errors.js';
 import { runTool } from './run-tool.js';
+import { unpackedPath } from '../package-root.js';
 
 // Finding ffmpeg and ffprobe (DESIGN.md §3): an explicit setting, else FFMPEG_PATH / FFPROBE_PATH, else the
 // binaries shipped in the @ffmpeg-installer / @ffprobe-installer npm packages, else PATH. An explicit choice that
@@ -96,8 +97,7 @@ function npmCandidate(name: ToolName): Candidate | null {
   try {
     const manifest = require.resolve(`${npmPackages[name]}/${process.platform}-${process.arch}/package.json`);
     const binary = path.join(path.dirname(manifest), process.platform === 'win32' ? `${name}.exe` : name);
-    // Packaged apps keep executables outside the asar archive (electron-builder asarUnpack).
-    return { path: binary.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`), source: 'npm' };
+    return { path: unpackedPath(binary), source: 'npm' };
   } catch {
     return null;
   }
