@@ -223,6 +223,18 @@ std::vector<CalibrationInput> read_calibration(const Node& node) {
   return out;
 }
 
+std::vector<HeadPattern> read_candidates(const Node& list) {
+  const Json::Array& a = list.array(kMaxCandidates);
+  if (a.empty()) list.fail(ErrorCode::InvalidField, "the search had no candidates");
+  std::vector<HeadPattern> out;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const Node c = list.item(a, i);
+    c.object({"pattern", "budgets"});
+    out.push_back(read_head_pattern(c));
+  }
+  return out;
+}
+
 SearchSettings read_search(const Node& node) {
   node.object({"cost_target", "recall_samples", "tie_tolerance", "dense_below_recall", "candidates"});
   SearchSettings s;
@@ -230,14 +242,7 @@ SearchSettings read_search(const Node& node) {
   s.recall_samples = node.at("recall_samples").integer(1, 1 << 20);
   s.tie_tolerance = node.at("tie_tolerance").number(0.0, 1.0);
   s.dense_below_recall = node.at("dense_below_recall").number(0.0, 1.0);
-  const Node list = node.at("candidates");
-  const Json::Array& a = list.array(kMaxCandidates);
-  if (a.empty()) list.fail(ErrorCode::InvalidField, "the search had no candidates");
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const Node c = list.item(a, i);
-    c.object({"pattern", "budgets"});
-    s.candidates.push_back(read_head_pattern(c));
-  }
+  s.candidates = read_candidates(node.at("candidates"));
   return s;
 }
 
@@ -309,6 +314,16 @@ PatternFile parse_pattern_file(std::string_view text, const std::string& file) {
     throw Error(ErrorCode::InvalidJson, file, "", e.what());
   }
   return from_json(root, file);
+}
+
+std::vector<HeadPattern> parse_candidates(std::string_view text, const std::string& name) {
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const runtime::JsonError& e) {
+    throw Error(ErrorCode::InvalidJson, name, "", e.what());
+  }
+  return read_candidates(Node(root, "candidates", name));
 }
 
 PatternFile load_pattern_file(const std::filesystem::path& path, const ModelIdentity* expect, const LoadOptions& options) {

@@ -131,6 +131,10 @@ struct SearchSettings {
   bool operator==(const SearchSettings&) const = default;
 };
 
+// Parses a JSON array of candidates ({pattern, budgets} each, as the file's search.candidates), checked as strictly
+// as a file's; `name` names them in errors (InvalidJson, InvalidField, UnknownPattern, NegativeBudget).
+std::vector<HeadPattern> parse_candidates(std::string_view json, const std::string& name = "candidates");
+
 struct PatternFile {
   ModelIdentity model;
   std::vector<CalibrationInput> inputs;  // empty for hand-written files
