@@ -454,6 +454,115 @@ mmi_status mmi_session_layout(const mmi_session* session, mmi_segment* out, int6
 /* Drops every token after the first `length` (not inside a video). */
 mmi_status mmi_session_rewind(mmi_session* session, int64_t length);
 
+/* ---- the offline pattern search (native/patterns/README.md "The search") -------------------------------------- *
+ * For every layer and head, each candidate pattern's attention recall on the calibration prompts against the kernel
+ * tiles it costs; per head the highest recall within a cost target. Deterministic (the same inputs and settings give
+ * byte-identical files), cancellable between heads, and resumable: the results of finished (prompt, layer) units go
+ * to a checkpoint file, and a later search with the same inputs and settings skips them. */
+
+typedef struct mmi_search_settings {
+  double cost_target;          /* kernel tiles / dense causal tiles a head may cost, in [0, 1]; negative: 0.1 */
+  int64_t recall_samples;      /* query rows recall is measured on; 0: 64 */
+  double tie_tolerance;        /* recalls this close tie and the cheaper estimation wins; negative: 0.005 */
+  double dense_below_recall;   /* a head whose best recall is lower stays dense; negative: 0.6 */
+  const char* candidates_json; /* JSON array of {pattern, budgets} as in a pattern file's search.candidates; NULL:
+                                  the default candidates (sized for prompts of 16K tokens and more) */
+} mmi_search_settings;         /* NULL: all defaults */
+
+typedef enum mmi_search_stage { MMI_SEARCH_ENCODING = 0, MMI_SEARCH_SCORING = 1, MMI_SEARCH_DONE = 2 } mmi_search_stage;
+
+typedef struct mmi_search_progress {
+  int32_t stage;          /* mmi_search_stage */
+  int64_t prompt, prompts;
+  int64_t layer, layers;  /* scoring: the layer just finished */
+  int64_t done, total;    /* (prompt, layer) units finished, checkpointed ones included */
+} mmi_search_progress;
+
+/* Called on the searching thread. */
+typedef void (*mmi_search_progress_fn)(void* user, const mmi_search_progress* progress);
+
+typedef struct mmi_search_options {
+  const char* checkpoint;          /* NULL or "": none. A checkpoint of other inputs or settings is refused (kind
+                                      CheckpointInvalid); the caller deletes it once the file is saved */
+  mmi_search_progress_fn progress; /* may be NULL */
+  void* progress_user;
+} mmi_search_options;              /* NULL: no checkpoint, no progress */
+
+/* One calibration prompt as mmi_session_prefill takes it, with the videos of its <|video_pad|> runs. */
+typedef struct mmi_calibration_prompt {
+  const char* name; /* recorded in the file, e.g. the video's file name (UTF-8) */
+  const int32_t* ids;
+  int64_t id_count;
+  const int64_t* positions; /* rows t, h, w of id_count each */
+  int64_t position_count;   /* 3 * id_count */
+  const mmi_video* const* videos;
+  int64_t video_count;
+} mmi_calibration_prompt;
+
+/* Runs the search on the model (dense pre-fill of each prompt, scoring every head as it goes) and returns the file
+ * it chose, made for this model. run: the cancel token only (the model's threads compute). Errors:
+ * MMI_INVALID_ARGUMENT (prompts, settings), MMI_PATTERN_FILE_INVALID (candidates: kind InvalidField, UnknownPattern
+ * or NegativeBudget with the JSON path; checkpoint: CheckpointInvalid, FileUnwritable), MMI_CANCELLED (the
+ * checkpoint keeps the units that finished). */
+mmi_status mmi_pattern_search(mmi_model* model, const mmi_calibration_prompt* prompts, int64_t prompt_count,
+                              const mmi_search_settings* settings, const mmi_search_options* options,
+                              const mmi_run_options* run, mmi_pattern_file** out);
+
+/* What a file must match to be used with a model. */
+typedef struct mmi_model_identity {
+  const char* family; /* [a-z0-9_]+ */
+  int64_t layers, heads, kv_heads, head_dim;
+  const char* config_sha256; /* 64 lowercase hexadecimal digits */
+} mmi_model_identity;
+
+/* A calibration prompt given as post-RoPE q/k per layer (synthetic inputs, or q/k captured elsewhere). */
+typedef struct mmi_qk_prompt {
+  const char* name;
+  const mmi_segment* segments; /* its modality layout; NULL with count 0: all text */
+  int64_t segment_count;
+  const mmi_tensor* q; /* `layers` tensors [heads, N, head_dim] */
+  const mmi_tensor* k; /* `layers` tensors [kv_heads, N, head_dim] */
+  int64_t layers;
+  float scale; /* 0: 1/sqrt(head_dim) */
+} mmi_qk_prompt;
+
+/* The same search on q/k; run: threads and the cancel token. */
+mmi_status mmi_pattern_search_qk(const mmi_model_identity* identity, const mmi_qk_prompt* prompts,
+                                 int64_t prompt_count, const mmi_search_settings* settings,
+                                 const mmi_search_options* options, const mmi_run_options* run,
+                                 mmi_pattern_file** out);
+
+/* The file as the writer makes it (fixed key order, shortest round-trip numbers: equal files, equal bytes). *length
+ * gets its size in bytes; up to `capacity` bytes are copied into buffer (no terminating NUL; NULL with 0 to ask). */
+mmi_status mmi_pattern_file_text(const mmi_pattern_file* file, char* buffer, int64_t capacity, int64_t* length);
+/* Writes the file atomically (a temporary file beside it, then a rename). Errors: MMI_PATTERN_FILE_INVALID, kind
+ * FileUnwritable. */
+mmi_status mmi_pattern_file_save(const mmi_pattern_file* file, const char* path);
+
+/* Inputs with planted attention structure over one kv head (the attention core's generators), for testing that a
+ * search finds what was planted. */
+typedef enum mmi_planted_kind {
+  MMI_PLANTED_VERTICAL_SLASH = 0, /* verticals at `columns` (every later row attends them), slashes at `offsets` */
+  MMI_PLANTED_GRID = 1 /* per video run: lines on keys of `phase` modulo `stride`, slashes at multiples of stride */
+} mmi_planted_kind;
+
+typedef struct mmi_planted_spec {
+  int32_t kind; /* mmi_planted_kind */
+  const mmi_segment* segments;
+  int64_t segment_count;
+  int64_t heads_q, dim; /* dim 64..256 */
+  const int64_t* columns;
+  int64_t column_count;
+  const int64_t* offsets;
+  int64_t offset_count;
+  int64_t stride, phase;
+  uint64_t seed;
+} mmi_planted_spec;
+
+/* Fills fp32 q [heads_q, N, dim], k and v [1, N, dim]; deterministic per seed. */
+mmi_status mmi_synthetic_planted(const mmi_planted_spec* spec, float* q, int64_t q_length, float* k,
+                                 int64_t k_length, float* v, int64_t v_length);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 
 #include "cancel.hpp"
 #include "guard.hpp"
+#include "views.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -32,27 +33,10 @@ struct mmi_index {
 namespace {
 
 using mmi::capi::guarded;
-
-void not_null(const void* p, const char* name) { at::require(p != nullptr, std::string(name) + " is null"); }
-
-constexpr int64_t kMaxHeads = 1 << 16;
-
-at::HeadsView view_of(const mmi_tensor* t, const char* name) {
-  not_null(t, name);
-  const std::string who(name);
-  at::require(t->dtype == MMI_F32 || t->dtype == MMI_F16 || t->dtype == MMI_BF16,
-              who + " has an unknown dtype " + std::to_string(t->dtype));
-  at::require(t->heads > 0 && t->heads <= kMaxHeads, who + " heads must be in [1, 65536], got " + std::to_string(t->heads));
-  at::require(t->tokens > 0 && t->tokens < (int64_t{1} << 31),
-              who + " tokens must be in [1, 2^31), got " + std::to_string(t->tokens));
-  at::require(t->dim > 0 && t->dim <= at::kMaxHeadDim, who + " head dim must be in [1, 256], got " + std::to_string(t->dim));
-  at::require(t->length == t->heads * t->tokens * t->dim,
-              who + " holds " + std::to_string(t->length) + " elements but its shape [" + std::to_string(t->heads) +
-                  ", " + std::to_string(t->tokens) + ", " + std::to_string(t->dim) + "] needs " +
-                  std::to_string(t->heads * t->tokens * t->dim));
-  not_null(t->data, (who + " data").c_str());
-  return at::HeadsView{t->data, static_cast<at::DType>(t->dtype), t->heads, t->tokens, t->dim, 0, 0};
-}
+using mmi::capi::kMaxHeads;
+using mmi::capi::layout_of;
+using mmi::capi::not_null;
+using mmi::capi::view_of;
 
 // The output must not share bytes with an input: the kernels read inputs while they write outputs.
 at::OutputView output_of(float* out, int64_t length, const at::HeadsView& q,
@@ -82,20 +66,6 @@ at::RunControl control_of(const mmi_run_options* run) {
     c.progress = [fn, user](int64_t done, int64_t total) { fn(user, done, total); };
   }
   return c;
-}
-
-at::ModalityLayout layout_of(const mmi_segment* segments, int64_t count, int64_t tokens) {
-  if (segments == nullptr && count == 0) return at::ModalityLayout::text_only(tokens);
-  not_null(segments, "segments");
-  at::require(count > 0 && count <= (1 << 20), "segment count must be in [1, 2^20], got " + std::to_string(count));
-  std::vector<at::Segment> segs;
-  for (int64_t i = 0; i < count; ++i) {
-    const mmi_segment& s = segments[i];
-    at::require(s.modality == MMI_TEXT || s.modality == MMI_VIDEO,
-                "layout segment " + std::to_string(i) + " has an unknown modality " + std::to_string(s.modality));
-    segs.push_back(s.modality == MMI_TEXT ? at::Segment::text(s.tokens) : at::Segment::video(s.t, s.h, s.w));
-  }
-  return at::ModalityLayout::make(segs, tokens);
 }
 
 at::VerticalSlashBudget budget_of(const mmi_vs_budget& b) { return {b.vertical, b.slash}; }

@@ -13,6 +13,7 @@
 
 #include "cancel.hpp"
 #include "guard.hpp"
+#include "handles.hpp"
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/patterns/prefill.hpp"
@@ -29,30 +30,11 @@ using mmi::capi::guarded;
 using mmi::runtime::Error;
 using mmi::runtime::ErrorCode;
 
-struct mmi_model {
-  std::unique_ptr<q::Model> model;
-  std::filesystem::path dir;  // for the identity pattern files are checked against
-  std::mutex mu;
-  int32_t threads = 0;
-  std::vector<const char*> dtypes, files;  // into model->info()
-};
-
-struct mmi_video {
-  std::vector<float> features;
-  q::GridTHW grid;
-  int64_t tokens = 0;
-  int64_t hidden = 0;
-};
-
 struct mmi_encoder {
   mmi_model* model = nullptr;
   int64_t height = 0, width = 0;
   const mmi_run_options* run = nullptr;  // the push/finish in progress: where the encoder's progress goes
   std::unique_ptr<q::VideoEncoder> encoder;
-};
-
-struct mmi_pattern_file {
-  std::shared_ptr<const pt::PatternFile> file;
 };
 
 struct mmi_session {
