@@ -59,7 +59,10 @@ export function backendInfo(): BackendInfo {
 }
 
 export class Model {
-  private constructor(private readonly native: NativeModel) {}
+  private constructor(
+    /** @internal */
+    readonly native: NativeModel,
+  ) {}
 
   /** Loads (memory-maps) a Hugging Face model folder; MMI_NOT_FOUND / MMI_MODEL_INVALID / MMI_UNSUPPORTED_MODEL
    * name the file and the tensor or key. */

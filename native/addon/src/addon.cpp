@@ -6,6 +6,7 @@
 #include "index_wrap.hpp"
 #include "mmi.h"
 #include "model.hpp"
+#include "patterns.hpp"
 
 namespace mmi::addon {
 
@@ -25,6 +26,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   mmi::addon::IndexWrap::define(env, exports);
   mmi::addon::define_attention(env, exports);
   mmi::addon::define_model(env, exports);
+  mmi::addon::define_patterns(env, exports);
   return exports;
 }
 

@@ -682,6 +682,14 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+std::shared_ptr<mmi_model> model_handle(Napi::Value value, const std::string& name) {
+  return ModelWrap::unwrap(value, name, "a model");
+}
+
+std::shared_ptr<mmi_video> video_handle(Napi::Value value, const std::string& name) {
+  return VideoWrap::unwrap(value, name, "a video");
+}
+
 void define_model(Napi::Env env, Napi::Object exports) {
   ModelWrap::define(env, exports);
   EncoderWrap::define(env, exports);
