@@ -113,6 +113,24 @@ function classify(root: unknown, issue: z.core.$ZodIssue, file: string): Pattern
   return new PatternFileError('InvalidField', file, where, issue.message);
 }
 
+function isPrefix(prefix: readonly PropertyKey[], path: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((part, i) => part === path[i]);
+}
+
+/**
+ * The issue the native loader would report: it walks the file depth first and checks an object's keys before its
+ * fields, while zod lists an object's unknown keys after its fields' issues. So an unknown key in an object that
+ * holds zod's first issue comes first (the outermost such object).
+ */
+function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
+  const [first] = issues;
+  if (!first) return undefined;
+  const unknownKeys = issues
+    .filter((i) => i.code === 'unrecognized_keys' && isPrefix(i.path, first.path))
+    .sort((a, b) => a.path.length - b.path.length);
+  return unknownKeys[0] ?? first;
+}
+
 /** The counts the schema cannot check: every layer and head listed once, in order, for the file's model. */
 function checkShape(f: PatternFile, file: string): void {
   const { model } = f;
@@ -199,9 +217,9 @@ export function checkPatternFile(root: unknown, file = 'pattern file'): PatternF
   }
   const parsed = PatternFileSchema.safeParse(root);
   if (!parsed.success) {
-    const [first] = parsed.error.issues;
-    throw first
-      ? classify(root, first, file)
+    const issue = firstIssue(parsed.error.issues);
+    throw issue
+      ? classify(root, issue, file)
       : new PatternFileError('InvalidField', file, '', parsed.error.message);
   }
   checkShape(parsed.data, file);
