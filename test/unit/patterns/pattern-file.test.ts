@@ -4,7 +4,7 @@
 // (test/addon/patterns-files.test.ts holds the native loader to the same), and a file made for another model.
 import { readFileSync } from 'node:fs';
 
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 
 import { PatternFileSchema } from '../../../app/api/pattern-file.js';
