@@ -108,15 +108,18 @@ export function createAskEvents(
       bridge.on('job.done', ({ jobId, result }) => {
         if (result.kind !== 'engine.ask') return;
         const { answer } = result;
-        route(jobId, () =>
+        route(jobId, () => {
+          // Answered: follow-ups continue this conversation.
+          if (store)
+            store.setState({ conversation: { ...store.getState().conversation, id: answer.conversationId } });
           finish(jobId, (t) => ({
             ...t,
             status: 'done',
             answer: answer.answer,
             tokens: answer.tokens.length,
             result: answer,
-          })),
-        );
+          }));
+        });
       });
       bridge.on('job.failed', ({ jobId, error }) =>
         route(jobId, () =>

@@ -50,7 +50,7 @@ export interface AskOptions {
 }
 
 export interface ConversationState {
-  /** The engine's conversation once the first question started; follow-ups continue it. */
+  /** The engine's conversation once a question of it was answered (the engine follows up only on an answer). */
   id: string | null;
   /** The video the questions are about. */
   video: string | null;
@@ -166,10 +166,11 @@ export function createAskSlice(
     captures,
 
     async ask(question) {
-      const { video, conversation, askOptions, sampling } = get();
+      const { conversation, askOptions, sampling } = get();
+      const target = askTarget(get());
       const text = question.trim();
-      if (video.status !== 'ready' || text === '' || activeTurn(get())) return;
-      const path = video.meta.path;
+      if (target === null || text === '' || activeTurn(get())) return;
+      const path = target.path;
       const continuing = conversation.id !== null && conversation.video === path;
       const key = nextKey++;
       const turn: AskTurn = {
@@ -194,10 +195,10 @@ export function createAskSlice(
         explorer: { ...get().explorer, turnKey: null, follow: true },
       });
       const params: AskParams = {
-        video: path,
         question: text,
         generation: { maxTokens: askOptions.maxTokens, temperature: askOptions.temperature },
       };
+      if (!target.demo) params.video = path;
       if (continuing && conversation.id !== null) params.conversationId = conversation.id;
       else params.sampling = samplingFrom(sampling);
       const heatmaps = heatmapRequest();
@@ -222,7 +223,6 @@ export function createAskSlice(
         return;
       }
       const cancelling = cancelWanted.delete(key);
-      set({ conversation: { ...get().conversation, id: started.conversationId } });
       updateTurn(set, get, key, (t) => ({
         ...t,
         status: cancelling ? 'cancelling' : 'running',
@@ -288,4 +288,16 @@ export function shownTurn(state: Pick<AppState, 'conversation' | 'explorer'>): A
   const key = state.explorer.turnKey;
   if (key !== null) return turns.find((t) => t.key === key);
   return turns.findLast((t) => t.jobId !== null);
+}
+
+/**
+ * What a question is about: the open video, or, while none is open and the bundled tiny model answers, its bundled
+ * demo video (the engine picks it when the question names no video). Null when there is nothing to ask about.
+ */
+export function askTarget(state: Pick<AppState, 'video' | 'model'>): { path: string; demo: boolean } | null {
+  const { video, model } = state;
+  if (video.status === 'ready') return { path: video.meta.path, demo: false };
+  if (video.status === 'empty' && model.status === 'ready' && model.choice.embedded && model.choice.demoVideo)
+    return { path: model.choice.demoVideo, demo: true };
+  return null;
 }

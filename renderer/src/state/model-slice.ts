@@ -65,6 +65,8 @@ export function createModelSlice(bridge: HostBridge, set: SetState, get: GetStat
       } catch (err) {
         set({ model: { status: 'failed', error: toErrorData(err) } });
       }
+      // Reading the model may have started the engine process (or found it missing): show how it is now.
+      void get().refreshEngine();
     },
 
     async inspectModel(dir) {

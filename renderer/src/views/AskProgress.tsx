@@ -39,7 +39,7 @@ export function AskProgress(props: { turn: AskTurn }) {
               value={progress.total === null ? undefined : progress.done}
             />
             <span className="stage-count">
-              {formatCount(progress.done)}
+              {stage === 'queued' ? '' : formatCount(progress.done)}
               {progress.total !== null ? ` / ${formatCount(progress.total)}` : ''} {unit}
             </span>
           </li>

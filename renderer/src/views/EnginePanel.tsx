@@ -84,7 +84,7 @@ export function EnginePanel() {
       ) : null}
       {canRestart ? (
         <button type="button" disabled={restarting} onClick={() => void restartEngine()}>
-          {restarting ? 'Restarting…' : 'Restart the engine'}
+          {restarting ? 'Starting…' : host.state === 'crashed' ? 'Restart the engine' : 'Start the engine'}
         </button>
       ) : null}
     </section>

@@ -39,17 +39,11 @@ export function ModelPanel() {
 
 function CurrentModel(props: { choice: ModelChoice }) {
   const { choice } = props;
-  const openVideo = useAppState((s) => s.openVideo);
-  const videoOpen = useAppState((s) => s.video.status !== 'empty');
   return (
     <>
       {choice.embedded ? (
         <div className="warning" role="note" data-testid="embedded-model-notice">
           <strong>Bundled tiny model: its answers are not meaningful.</strong>
-          <p>
-            It has random weights and exists so the whole path can run anywhere. Choose a model folder below
-            for real answers.
-          </p>
           {choice.notice ? <p>{choice.notice}</p> : null}
         </div>
       ) : choice.notice ? (
@@ -63,11 +57,6 @@ function CurrentModel(props: { choice: ModelChoice }) {
         <ModelFacts info={choice.info} testId="current-model" />
       </details>
       <p className="muted">Pattern file: {choice.patterns ?? 'none (dense attention in every head)'}</p>
-      {choice.embedded && choice.demoVideo !== null && !videoOpen ? (
-        <button type="button" className="secondary" onClick={() => void openVideo(choice.demoVideo ?? '')}>
-          Open the bundled demo video
-        </button>
-      ) : null}
     </>
   );
 }

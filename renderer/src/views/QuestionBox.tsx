@@ -1,5 +1,6 @@
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
-import { activeTurn, type HeatmapCapture } from '../state/ask-slice.js';
+import { useShallow } from 'zustand/react/shallow';
+import { activeTurn, askTarget, type HeatmapCapture } from '../state/ask-slice.js';
 import { useAppState } from '../state/store-context.js';
 import { AskProgress } from './AskProgress.js';
 import { NumberField } from './NumberField.js';
@@ -13,7 +14,8 @@ const gridSizes = [32, 64, 128, 256];
 
 /** A question about the open video, asked as a job: progress by stage, cancel, and the options it runs with. */
 export function QuestionBox() {
-  const video = useAppState((s) => s.video);
+  // askTarget builds a new object each call: compared by its fields, or every render would ask for another.
+  const target = useAppState(useShallow(askTarget));
   const conversation = useAppState((s) => s.conversation);
   const running = useAppState(activeTurn);
   const ask = useAppState((s) => s.ask);
@@ -21,7 +23,8 @@ export function QuestionBox() {
   const resetConversation = useAppState((s) => s.resetConversation);
   const [question, setQuestion] = useState('');
 
-  const ready = video.status === 'ready';
+  const ready = target !== null;
+  const demo = target?.demo ?? false;
   const followUp = conversation.id !== null;
   const canAsk = ready && running === undefined && question.trim() !== '';
 
@@ -43,6 +46,12 @@ export function QuestionBox() {
     <section className="panel" aria-label="Question">
       <h2>Ask about the video</h2>
       {!ready ? <p className="muted">Open a video to ask about it.</p> : null}
+      {demo ? (
+        <p className="muted" data-testid="demo-video-note">
+          No video is open: questions go to the bundled demo video (a short synthetic clip) until you open
+          one.
+        </p>
+      ) : null}
       <form className="question-form" onSubmit={submit}>
         <label htmlFor="question">{followUp ? 'Follow-up question' : 'Question'}</label>
         <textarea

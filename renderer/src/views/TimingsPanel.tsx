@@ -59,21 +59,24 @@ function HeadSummary(props: { heads: HeadReport[] }) {
   const recalls = heads.flatMap((h) => (h.recall === null ? [] : [h.recall]));
   const minRecall = recalls.length > 0 ? Math.min(...recalls) : null;
   return (
-    <dl className="facts" data-testid="head-summary">
-      <dt>Heads</dt>
-      <dd>
-        {formatCount(heads.length)} reported, {formatCount(sparse)} sparse,{' '}
-        {formatCount(heads.length - sparse)} dense
-      </dd>
-      <dt>Attention</dt>
-      <dd>
-        {ms(attention)} + {ms(estimation)} index estimation (sum over heads)
-      </dd>
-      <dt>Mean density</dt>
-      <dd>{(density * 100).toFixed(1)}% of causal pairs</dd>
-      <dt>Lowest recall</dt>
-      <dd>{minRecall === null ? 'not measured' : minRecall.toFixed(3)}</dd>
-    </dl>
+    <>
+      <h3 className="subheading">Sparse pre-fill, per head</h3>
+      <dl className="facts" data-testid="head-summary">
+        <dt>Heads</dt>
+        <dd>
+          {formatCount(heads.length)} reported, {formatCount(sparse)} sparse,{' '}
+          {formatCount(heads.length - sparse)} dense
+        </dd>
+        <dt>Attention</dt>
+        <dd>
+          {ms(attention)} + {ms(estimation)} index estimation (sum over heads)
+        </dd>
+        <dt>Mean density</dt>
+        <dd>{(density * 100).toFixed(1)}% of causal pairs</dd>
+        <dt>Lowest recall</dt>
+        <dd>{minRecall === null ? 'not measured' : minRecall.toFixed(3)}</dd>
+      </dl>
+    </>
   );
 }
 

@@ -7,12 +7,12 @@ import {
   ModelChoiceSchema,
 } from '../../../app/api/engine.js';
 import { AppError } from '../../../app/api/errors.js';
-import { activeTurn, shownTurn } from '../../../renderer/src/state/ask-slice.js';
+import { activeTurn, askTarget, shownTurn } from '../../../renderer/src/state/ask-slice.js';
 import { headKey } from '../../../renderer/src/state/captures.js';
-import { samplingFrom } from '../../../renderer/src/state/store.js';
+import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';
 import { embeddedChoice, headReport, heatmap, result, started } from './engine-samples.js';
 import { sampleMeta } from './sample-meta.js';
-import { openReady } from './scripted-bridge.js';
+import { openReady, scriptedBridge } from './scripted-bridge.js';
 
 // Questions as jobs against a scripted bridge: what goes out, how events of every kind land on the right turn,
 // once per frame, and how cancelling, failing and follow-ups end.
@@ -51,7 +51,8 @@ describe('asking about the open video', () => {
       stage: 'load',
       stages: { load: { done: 1, total: 1 } },
     });
-    expect(store.getState().conversation.id).toBe('conv-1');
+    // Not a conversation to follow up on until it has an answer.
+    expect(store.getState().conversation.id).toBeNull();
 
     let updates = 0;
     const stop = store.subscribe(() => updates++);
@@ -79,6 +80,7 @@ describe('asking about the open video', () => {
     const [turn] = store.getState().conversation.turns;
     expect(turn).toMatchObject({ status: 'done', answer: 'A red ball.', tokens: 4 });
     expect(turn?.result?.timings.decodeTokensPerSec).toBe(60);
+    expect(store.getState().conversation.id).toBe('conv-1');
     expect(activeTurn(store.getState())).toBeUndefined();
     take('engine.status');
   });
@@ -122,6 +124,28 @@ describe('asking about the open video', () => {
       answer: 'Partial',
       tokens: 1,
     });
+    // The engine has no answer to follow up on: the next question starts the conversation afresh.
+    void store.getState().ask('Again?');
+    const next = take('engine.ask');
+    expect(next.params).not.toHaveProperty('conversationId');
+    expect(next.params).toHaveProperty('sampling');
+  });
+
+  it('asks about the bundled demo video while no video is open and the tiny model answers', async () => {
+    const { bridge, take, count, nextFrame } = scriptedBridge();
+    const store = createAppStore(bridge, nextFrame);
+    await store.getState().ask('Nothing open?');
+    expect(count('engine.ask')).toBe(0);
+    store.setState({ model: { status: 'ready', choice: embeddedChoice } });
+    expect(askTarget(store.getState())).toEqual({ path: '/videos/demo.mp4', demo: true });
+    void store.getState().ask('Demo?');
+    const call = take('engine.ask');
+    expect(call.params).not.toHaveProperty('video');
+    expect(store.getState().conversation.video).toBe('/videos/demo.mp4');
+    store.setState({
+      model: { status: 'ready', choice: { ...embeddedChoice, embedded: false, demoVideo: null } },
+    });
+    expect(askTarget(store.getState())).toBeNull();
   });
 
   it('cancels a question whose job id has not come back yet as soon as it does', async () => {

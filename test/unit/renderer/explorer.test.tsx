@@ -3,11 +3,13 @@ import { act, cleanup, fireEvent, render, screen, within } from '@testing-librar
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../app/api/errors.js';
 import { StoreProvider } from '../../../renderer/src/state/store-context.js';
+import { App } from '../../../renderer/src/views/App.js';
 import { Conversation } from '../../../renderer/src/views/Conversation.js';
 import { HeatmapExplorer } from '../../../renderer/src/views/HeatmapExplorer.js';
 import { ModelPanel } from '../../../renderer/src/views/ModelPanel.js';
 import { embeddedChoice, headReport, heatmap, started } from './engine-samples.js';
-import { openReady } from './scripted-bridge.js';
+import { openReady, scriptedBridge } from './scripted-bridge.js';
+import { createAppStore } from '../../../renderer/src/state/store.js';
 
 // The views against a store on a scripted bridge, in jsdom (no canvas there: drawing is skipped, what is shown
 // around it is not).
@@ -138,5 +140,25 @@ describe('model panel', () => {
     const alert = screen.getByRole('alert');
     expect(alert.textContent).toContain('MODEL_INVALID');
     expect(alert.textContent).toContain('model.safetensors: model.norm.weight');
+  });
+});
+
+describe('the whole app', () => {
+  it('renders with no video open and the tiny model answering: questions would go to the demo video', async () => {
+    const { bridge, take, nextFrame } = scriptedBridge();
+    const store = createAppStore(bridge, nextFrame);
+    render(
+      <StoreProvider store={store} bridge={bridge}>
+        <App />
+      </StoreProvider>,
+    );
+    await act(async () => take('model.current').resolve(embeddedChoice));
+    expect(screen.getByText('Bundled tiny model — answers are not meaningful')).toBeTruthy();
+    expect(screen.getByTestId('demo-video-note')).toBeTruthy();
+    fireEvent.change(screen.getByRole('textbox', { name: 'Question' }), { target: { value: 'What is it?' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    const ask = take('engine.ask');
+    expect(ask.params).toMatchObject({ question: 'What is it?' });
+    expect(ask.params).not.toHaveProperty('video');
   });
 });

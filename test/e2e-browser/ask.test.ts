@@ -1,0 +1,331 @@
+import { execFile } from 'node:child_process';
+import { access, copyFile, cp, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices, rootsPolicy, type Services } from '../../main/api/index.js';
+import { createHostBackend } from '../../main/web/backend.js';
+import { startWebHost, type WebHost } from '../../main/web/host.js';
+import { syntheticVideo } from '../support/synthetic-videos.js';
+import { launchChromium } from './support/chromium.js';
+
+// Asking questions in Debian's Chromium against a real web host and the real engine process (the embedded tiny
+// model on the CPU): the answer streams in, heatmaps appear while the pre-fill runs and differ between heads, a
+// question is cancelled, and a model folder is inspected and chosen. Screenshots go to test-results/e2e-browser/.
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(repoRoot, 'test-results', 'e2e-browser');
+const tinyB = path.join(repoRoot, 'models', 'qwen2_5_vl', 'fixtures', 'tiny-b', 'model');
+
+/** Frames sampled from the five-minute video: enough that a question takes a few seconds on the CPU. */
+const longFrames = 200;
+
+let root: string;
+let services: Services;
+let host: WebHost;
+let browser: { context: BrowserContext; close(): Promise<void> };
+let page: Page;
+/** Uncaught errors in the page: any of them fails the run. */
+const pageErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+/** What the page showed while a question ran, recorded by a MutationObserver in the page. */
+interface Seen {
+  answerLengths: number[];
+  stages: string[];
+  heatmapWhileRunning: boolean;
+  layersShown: string[];
+}
+
+/** Starts recording what turn `index` shows as it changes. */
+async function watchTurn(index: number): Promise<void> {
+  await page.evaluate((turn) => {
+    const seen: Seen = { answerLengths: [], stages: [], heatmapWhileRunning: false, layersShown: [] };
+    (window as unknown as { seen: Seen }).seen = seen;
+    const record = () => {
+      const answer = document.querySelector(`[data-testid="answer-${turn}"]`)?.textContent ?? '';
+      if (answer.length !== seen.answerLengths.at(-1)) seen.answerLengths.push(answer.length);
+      for (const el of Array.from(document.querySelectorAll('[data-stage]'))) {
+        const stage = el.getAttribute('data-stage') ?? '';
+        if (!seen.stages.includes(stage)) seen.stages.push(stage);
+      }
+      const status = document.querySelector(`[data-testid="turn-${turn}"]`)?.getAttribute('data-status');
+      const map = document.querySelector('[data-testid="heatmap-original"]');
+      if (status === 'running' && map) {
+        seen.heatmapWhileRunning = true;
+        const label = map.getAttribute('aria-label') ?? '';
+        if (!seen.layersShown.includes(label)) seen.layersShown.push(label);
+      }
+    };
+    new MutationObserver(record).observe(document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+  }, index);
+}
+
+async function seen(): Promise<Seen> {
+  return page.evaluate(() => (window as unknown as { seen: Seen }).seen);
+}
+
+/** The pixels of a heatmap canvas: how many cells are painted, and a digest of all of them. */
+async function canvasPixels(testId: string): Promise<{ painted: number; digest: string; width: number }> {
+  return page.getByTestId(testId).evaluate((el) => {
+    const canvas = el as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('no 2d context');
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let painted = 0;
+    let hash = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if ((data[i + 3] ?? 0) > 0) painted++;
+      for (let k = 0; k < 4; k++) hash = (Math.imul(hash, 31) + (data[i + k] ?? 0)) | 0;
+    }
+    return { painted, digest: `${painted}:${hash}`, width: canvas.width };
+  });
+}
+
+function turnStatus(index: number) {
+  return () => page.getByTestId(`turn-${index}`).getAttribute('data-status');
+}
+
+beforeAll(async () => {
+  await access(path.join(repoRoot, 'dist', 'renderer', 'index.html')).catch(() => {
+    throw new Error('dist/ is missing: run `npm run build` before the browser end-to-end tests');
+  });
+  await mkdir(shots, { recursive: true });
+  root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-ask-'));
+  for (const [name, kind] of [
+    ['clip.mp4', 'normal'],
+    ['long.mp4', 'long'],
+  ] as const) {
+    const source = await syntheticVideo(kind);
+    await link(source, path.join(root, name)).catch(() => copyFile(source, path.join(root, name)));
+  }
+  // A second real model (2 layers × 3 heads, sharded weights) and a folder that only pretends to be one.
+  await cp(tinyB, path.join(root, 'models', 'tiny-b'), { recursive: true });
+  await mkdir(path.join(root, 'models', 'broken'), { recursive: true });
+  await copyFile(path.join(tinyB, 'config.json'), path.join(root, 'models', 'broken', 'config.json'));
+  await writeFile(path.join(root, 'models', 'broken', 'model.safetensors'), Buffer.alloc(16));
+  services = createServices();
+  host = await startWebHost({ backend: createHostBackend(services, await rootsPolicy([root])) });
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(host.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  await services?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+  expect(pageErrors).toEqual([]);
+});
+
+describe('asking about a video in a browser, answered by the engine', () => {
+  it('says, before anything is asked, that the bundled tiny model answers meaninglessly, and where it runs', async () => {
+    await page.getByTestId('embedded-model-notice').waitFor();
+    expect(await page.getByTestId('embedded-model-notice').textContent()).toContain(
+      'Bundled tiny model: its answers are not meaningful.',
+    );
+    expect(await page.locator('.model-badge').textContent()).toBe(
+      'Bundled tiny model — answers are not meaningful',
+    );
+    // Its folder as the engine read it: the fixture's own config.json says 3 layers × 4 heads.
+    const config = JSON.parse(
+      await readFile(
+        path.join(repoRoot, 'models', 'qwen2_5_vl', 'fixtures', 'tiny-a', 'model', 'config.json'),
+        'utf8',
+      ),
+    ) as { num_hidden_layers: number; num_attention_heads: number };
+    expect(await page.getByTestId('current-model').textContent()).toContain(
+      `${config.num_hidden_layers} layers`,
+    );
+    await expect.poll(() => page.getByTestId('engine-device').textContent(), { timeout: 15_000 }).toBe('CPU');
+    // No video open: questions would go to the bundled demo clip, and the box says so.
+    await page.getByTestId('demo-video-note').waitFor();
+  });
+
+  it('asks about a video: progress by stage, the answer streams in, heatmaps appear during the pre-fill', async () => {
+    await page
+      .getByRole('region', { name: 'File browser' })
+      .getByRole('button', { name: 'long.mp4' })
+      .click();
+    await expect.poll(() => page.getByTestId('meta-duration').textContent()).toBe('5:00.0');
+    await page.getByLabel('Max frames').fill(String(longFrames));
+    await expect
+      .poll(() => page.getByTestId('token-estimate').textContent())
+      .toMatch(/^14,000 visual tokens/);
+
+    await watchTurn(0);
+    await page.locator('#question').fill('What moves across the picture?');
+    await page.getByRole('button', { name: 'Ask', exact: true }).click();
+    await page.getByRole('list', { name: 'Progress by stage' }).waitFor();
+    await shot('10-asking');
+    await expect.poll(turnStatus(0), { timeout: 120_000 }).toBe('done');
+    const answer = (await page.getByTestId('answer-0').textContent()) ?? '';
+    const what = await seen();
+
+    // Each stage the engine went through was shown, in order.
+    expect(what.stages.filter((s) => ['video', 'vision', 'prefill', 'decode'].includes(s))).toEqual([
+      'video',
+      'vision',
+      'prefill',
+      'decode',
+    ]);
+    // The answer grew in steps before it was complete.
+    const partial = what.answerLengths.filter((n) => n > 0 && n < answer.length);
+    expect(partial.length).toBeGreaterThanOrEqual(2);
+    expect(what.answerLengths.at(-1)).toBe(answer.length);
+    // Heatmaps were on screen while the question still ran.
+    expect(what.heatmapWhileRunning).toBe(true);
+
+    // The whole answer, as `mmi ask` gives it for the same video, sampling and options (greedy is deterministic).
+    const { stdout } = await run(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin', 'mmi.js'),
+        'ask',
+        '--video',
+        path.join(root, 'long.mp4'),
+        '--max-frames',
+        String(longFrames),
+        '--max-tokens',
+        '128',
+        '--json',
+        'What moves across the picture?',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const cli = JSON.parse(stdout) as { answer: string; tokens: number[]; videoTokens: number };
+    expect(cli.videoTokens).toBe(14000);
+    expect(answer).toBe(cli.answer);
+    expect(await page.getByTestId('turn-facts').textContent()).toContain(`${cli.tokens.length} tokens`);
+    // The tiny model's notice stands beside its answer.
+    expect(await page.getByTestId('turn-0').getByRole('note').textContent()).toContain('not meaningful');
+
+    // Timings: vision, pre-fill and decode with its rate.
+    const timings = page.getByTestId('timings');
+    expect(await page.getByTestId('timing-vision').textContent()).toMatch(/^\d[\d.]* (ms|s)$/);
+    expect(await page.getByTestId('timing-prefill').textContent()).toMatch(/for 14,\d{3} tokens$/);
+    expect(await page.getByTestId('timing-decode').textContent()).toMatch(/\d+\.\d tokens\/s$/);
+    expect(await timings.isVisible()).toBe(true);
+    await shot('11-answered');
+  });
+
+  it('draws each head on a canvas, different from head to head, and moves between heads with the keyboard', async () => {
+    const explorer = page.getByRole('region', { name: 'Heatmap explorer' });
+    await explorer.getByTestId('heatmap-original').waitFor();
+    const first = await canvasPixels('heatmap-original');
+    const label = await explorer.getByTestId('heatmap-original').getAttribute('aria-label');
+    expect(first.painted).toBeGreaterThan(0);
+    // The lower triangle (causal) is painted, the rest is not: far from all of the canvas, far from none of it.
+    expect(first.painted).toBeLessThan(first.width * first.width);
+    expect((await canvasPixels('heatmap-permuted')).painted).toBeGreaterThan(0);
+
+    await explorer.locator('[role="gridcell"][aria-selected="true"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await expect
+      .poll(() => explorer.getByTestId('heatmap-original').getAttribute('aria-label'))
+      .not.toBe(label);
+    const second = await canvasPixels('heatmap-original');
+    expect(second.painted).toBeGreaterThan(0);
+    expect(second.digest).not.toBe(first.digest);
+    await page.keyboard.press('ArrowUp');
+    expect(await explorer.getByRole('combobox', { name: 'Layer' }).inputValue()).toBe(
+      String(Number((label ?? '').match(/^Layer (\d+)/)?.[1]) - 1),
+    );
+    const third = await canvasPixels('heatmap-original');
+    expect(third.painted).toBeGreaterThan(0);
+    expect(third.digest).not.toBe(second.digest);
+    expect(await explorer.getByTestId('head-pattern').textContent()).not.toBe('');
+    expect(await explorer.getByTestId('head-recall').textContent()).toMatch(/^[01]\.\d{3}$/);
+    await explorer.getByTestId('heatmap-original').scrollIntoViewIfNeeded();
+    await shot('12-heatmaps');
+  });
+
+  it('answers a follow-up from the cache and lists both questions', async () => {
+    await page.getByLabel('Follow-up question').fill('And then?');
+    await page.getByRole('button', { name: 'Ask a follow-up' }).click();
+    await expect.poll(turnStatus(1), { timeout: 60_000 }).toBe('done');
+    const facts = (await page.getByTestId('turn-1').getByTestId('turn-facts').textContent()) ?? '';
+    expect(facts).toMatch(/reused from the cache/);
+    expect(await page.getByTestId('turn-1').locator('.question').textContent()).toBe(
+      'Q (follow-up) And then?',
+    );
+    expect(await page.getByTestId('turn-0').locator('.question').textContent()).toBe(
+      'Q What moves across the picture?',
+    );
+  });
+
+  it('cancels a second question while the engine works on it, and nothing more arrives after', async () => {
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await watchTurn(0);
+    await page.locator('#question').fill('Count the frames.');
+    await page.getByRole('button', { name: 'Ask', exact: true }).click();
+    await page.locator('[data-stage="vision"]').waitFor();
+    const question = page.getByRole('region', { name: 'Question' });
+    await question.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(turnStatus(0), { timeout: 30_000 }).toBe('cancelled');
+    const answer = await page.getByTestId('answer-0').textContent();
+    expect(await page.getByTestId('turn-cancelled').textContent()).toMatch(
+      /^Cancelled during (video|vision|prefill)/,
+    );
+    await shot('13-cancelled');
+    // The engine went back to idle, and the page shows nothing new for the cancelled question.
+    await expect
+      .poll(() => page.getByTestId('engine-state').textContent(), { timeout: 20_000 })
+      .toBe('ready');
+    expect(await page.getByTestId('answer-0').textContent()).toBe(answer);
+    expect(await page.getByTestId('turn-0').getAttribute('data-status')).toBe('cancelled');
+    expect((await seen()).stages).not.toContain('decode');
+  });
+
+  it('inspects model folders: what a real one holds, why a broken one cannot be used; chooses one and goes back', async () => {
+    const config = JSON.parse(await readFile(path.join(tinyB, 'config.json'), 'utf8')) as {
+      text_config: { num_hidden_layers: number; num_attention_heads: number; num_key_value_heads: number };
+    };
+    const panel = page.getByRole('region', { name: 'Model' });
+    await panel.getByLabel('Model folder on the server').fill(path.join(root, 'models', 'broken'));
+    await panel.getByRole('button', { name: 'Inspect' }).click();
+    const alert = panel.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('MODEL_INVALID');
+    await shot('14-model-invalid');
+
+    await panel.getByRole('button', { name: 'Browse the allowed folders…' }).click();
+    const folders = panel.getByRole('region', { name: 'Model folder browser' });
+    await folders.getByRole('button', { name: 'models/' }).click();
+    await folders.getByRole('button', { name: 'tiny-b/' }).click();
+    await folders.getByRole('button', { name: 'Use this folder' }).click();
+    const found = panel.getByTestId('inspected-model');
+    await found.waitFor();
+    const text = (await found.textContent()) ?? '';
+    const {
+      num_hidden_layers: layers,
+      num_attention_heads: heads,
+      num_key_value_heads: kv,
+    } = config.text_config;
+    expect(text).toContain('qwen2_5_vl');
+    expect(text).toContain(`${layers} layers`);
+    expect(text).toContain(`${heads} heads (${kv} key/value)`);
+    expect(text).toContain('model-00001-of-00002.safetensors');
+    await shot('15-model-found');
+
+    await panel.getByRole('button', { name: 'Use this model' }).click();
+    await expect.poll(() => page.locator('.model-badge').textContent()).toBe('qwen2_5_vl: tiny-b');
+    expect(await page.getByTestId('embedded-model-notice').count()).toBe(0);
+    // Another model is another analysis: the questions so far are gone.
+    expect(await page.getByTestId('turn-0').count()).toBe(0);
+    await panel.getByRole('button', { name: 'Back to the bundled tiny model' }).click();
+    await page.getByTestId('embedded-model-notice').waitFor();
+  });
+});
