@@ -388,7 +388,8 @@ function heatmapHeads(request: HeatmapRequest, model: Model): NonNullable<Attent
   };
 }
 
-function heatmapPayload(h: HeadHeatmap): Extract<AskEvent, { event: 'heatmap' }>['payload'] {
+/** A captured heatmap as the contract carries it (grids as base64 float32, recall and coverage clamped to 1). */
+export function heatmapPayload(h: HeadHeatmap): Extract<AskEvent, { event: 'heatmap' }>['payload'] {
   return {
     layer: h.layer,
     head: h.head,
