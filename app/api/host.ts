@@ -11,6 +11,8 @@ export const ipcChannels = {
   chooseVideo: 'mmi:choose-video',
   /** Renderer → main: a path the user dropped on the window; main adds it to the file policy. */
   allowDropped: 'mmi:allow-dropped',
+  /** Renderer → main: show the native folder dialog for a model folder; answers the chosen folder or null. */
+  chooseModelFolder: 'mmi:choose-model-folder',
 } as const;
 
 /** The scheme and host the Electron renderer is served from; media and binary data live under /api/. */
@@ -26,4 +28,7 @@ export interface PreloadApi {
   chooseVideo(): Promise<unknown>;
   /** A file dropped on the window: main allows it and answers its path, or null if it is not a file on disk. */
   allowDroppedFile(file: File): Promise<unknown>;
+  /** Native folder dialog for a model folder; the chosen folder may then be inspected and chosen. Answers its path
+   * or null. */
+  chooseModelFolder(): Promise<unknown>;
 }

@@ -15,6 +15,8 @@ export interface IpcOptions {
   backend: HostBackend;
   /** Lets the services open this file from now on; answers its real path. */
   allowFile(filePath: string): Promise<string>;
+  /** Lets the services read this folder as a model folder from now on; answers its real path. */
+  allowFolder(dirPath: string): Promise<string>;
 }
 
 const videoExtensions = [
@@ -78,6 +80,20 @@ export function serveIpc(options: IpcOptions): void {
       : await dialog.showOpenDialog(dialogOptions);
     const chosen = choice.canceled ? undefined : choice.filePaths[0];
     return chosen ? options.allowFile(chosen).catch(() => null) : null;
+  });
+
+  ipcMain.handle(ipcChannels.chooseModelFolder, async (event) => {
+    if (!trusted(event)) return null;
+    const win = BrowserWindow.fromWebContents(event.sender);
+    const dialogOptions: Electron.OpenDialogOptions = {
+      title: 'Choose a model folder',
+      properties: ['openDirectory'],
+    };
+    const choice = win
+      ? await dialog.showOpenDialog(win, dialogOptions)
+      : await dialog.showOpenDialog(dialogOptions);
+    const chosen = choice.canceled ? undefined : choice.filePaths[0];
+    return chosen ? options.allowFolder(chosen).catch(() => null) : null;
   });
 
   ipcMain.handle(ipcChannels.allowDropped, async (event, raw: unknown) => {

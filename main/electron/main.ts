@@ -41,7 +41,11 @@ if (!app.requestSingleInstanceLock()) {
     lockDownWebContents();
     const backend = createHostBackend(services, files);
     serveAppProtocol(path.join(root, 'dist', 'renderer'), backend);
-    serveIpc({ backend, allowFile: (file) => files.allow(file) });
+    serveIpc({
+      backend,
+      allowFile: (file) => files.allow(file),
+      allowFolder: (dir) => files.allowFolder(dir),
+    });
     createMainWindow(path.join(root, 'dist', 'preload', 'preload.cjs'));
   });
 }

@@ -16,6 +16,7 @@ const api: PreloadApi = {
     };
   },
   chooseVideo: () => ipcRenderer.invoke(ipcChannels.chooseVideo),
+  chooseModelFolder: () => ipcRenderer.invoke(ipcChannels.chooseModelFolder),
   allowDroppedFile(file) {
     // Only a File the user really dropped has a path; one the page built itself answers ''.
     const filePath = webUtils.getPathForFile(file);

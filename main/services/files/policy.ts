@@ -57,10 +57,12 @@ export async function rootsPolicy(roots: readonly string[]): Promise<FileAccessP
   return { roots: unique, checkRead: check, checkList: check };
 }
 
-/** Exactly the files the user chose (Electron's dialog and drops); nothing can be listed. */
+/** Exactly the files the user chose (Electron's dialog and drops), and the model folders chosen in the folder
+ * dialog (which may be read as models and listed, but not browsed above or beside). */
 export class ChosenFilesPolicy implements FileAccessPolicy {
   readonly roots: readonly string[] = [];
   private readonly chosen = new Set<string>();
+  private readonly chosenFolders = new Set<string>();
 
   /** Allows a file the user picked; answers its real path. */
   async allow(file: string): Promise<string> {
@@ -78,7 +80,18 @@ export class ChosenFilesPolicy implements FileAccessPolicy {
     return resolved;
   }
 
-  checkList(dir: string): Promise<string> {
-    return Promise.reject(new AppError('NOT_ALLOWED', `Browsing folders is not available here: ${dir}`));
+  /** Allows a folder the user picked in the folder dialog; answers its real path. */
+  async allowFolder(dir: string): Promise<string> {
+    const resolved = await real(requireAbsolute(dir));
+    this.chosenFolders.add(resolved);
+    return resolved;
+  }
+
+  async checkList(dir: string): Promise<string> {
+    const resolved = await real(requireAbsolute(dir)).catch(() => null);
+    if (resolved === null || !this.chosenFolders.has(resolved)) {
+      throw new AppError('NOT_ALLOWED', `Browsing folders is not available here: ${dir}`);
+    }
+    return resolved;
   }
 }

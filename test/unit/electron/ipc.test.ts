@@ -69,7 +69,11 @@ beforeAll(async () => {
     },
     http: async () => new Response(null, { status: 404 }),
   };
-  serveIpc({ backend, allowFile: async (file) => (allowed.push(file), file) });
+  serveIpc({
+    backend,
+    allowFile: async (file) => (allowed.push(file), file),
+    allowFolder: async (folder) => (allowed.push(folder), folder),
+  });
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 beforeEach(() => {
@@ -88,7 +92,12 @@ const probe = { kind: 'request', id: 3, method: 'video.probe', params: { path: '
 describe('Electron IPC adapter', () => {
   it('serves exactly the preload channels', () => {
     expect([...handlers.keys()].sort()).toEqual(
-      [ipcChannels.request, ipcChannels.chooseVideo, ipcChannels.allowDropped].sort(),
+      [
+        ipcChannels.request,
+        ipcChannels.chooseVideo,
+        ipcChannels.allowDropped,
+        ipcChannels.chooseModelFolder,
+      ].sort(),
     );
   });
 
@@ -116,6 +125,7 @@ describe('Electron IPC adapter', () => {
       });
       expect(await call(ipcChannels.allowDropped, who.event, videoFile)).toBeNull();
       expect(await call(ipcChannels.chooseVideo, who.event)).toBeNull();
+      expect(await call(ipcChannels.chooseModelFolder, who.event)).toBeNull();
     }
     expect(requests).toEqual([]);
     expect(allowed).toEqual([]);
@@ -172,5 +182,14 @@ describe('Electron IPC adapter', () => {
     Object.assign(dialogAnswer, { canceled: false, filePaths: [videoFile] });
     expect(await call(ipcChannels.chooseVideo, event)).toBe(videoFile);
     expect(allowed).toEqual([videoFile]);
+  });
+
+  it('allows the model folder chosen in the folder dialog, and nothing when the dialog is cancelled', async () => {
+    const { event } = sender();
+    Object.assign(dialogAnswer, { canceled: true, filePaths: [] });
+    expect(await call(ipcChannels.chooseModelFolder, event)).toBeNull();
+    Object.assign(dialogAnswer, { canceled: false, filePaths: [dir] });
+    expect(await call(ipcChannels.chooseModelFolder, event)).toBe(dir);
+    expect(allowed).toEqual([dir]);
   });
 });

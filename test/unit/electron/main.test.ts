@@ -92,7 +92,12 @@ describe('Electron main', () => {
     const preload = String(win?.options.webPreferences['preload']);
     expect(preload).toBe(path.join(repoRoot, 'dist', 'preload', 'preload.cjs'));
     await access(preload);
-    expect(recorded.ipcChannels.sort()).toEqual(['mmi:allow-dropped', 'mmi:choose-video', 'mmi:request']);
+    expect(recorded.ipcChannels.sort()).toEqual([
+      'mmi:allow-dropped',
+      'mmi:choose-model-folder',
+      'mmi:choose-video',
+      'mmi:request',
+    ]);
   });
 
   it('denies new windows, navigation, webviews and every permission', () => {

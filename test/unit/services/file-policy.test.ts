@@ -94,6 +94,21 @@ describe('ChosenFilesPolicy (Electron)', () => {
     expect(policy.roots).toEqual([]);
   });
 
+  it('lets a model folder chosen in the folder dialog be read as a folder, and nothing beside it', async () => {
+    const policy = new ChosenFilesPolicy();
+    await expect(policy.checkList(root)).rejects.toMatchObject({ code: 'NOT_ALLOWED' });
+    expect(await policy.allowFolder(root)).toBe(root);
+    expect(await policy.checkList(root)).toBe(root);
+    expect(await policy.checkList(`${root}${path.sep}`)).toBe(root);
+    await expect(policy.checkList(base)).rejects.toMatchObject({ code: 'NOT_ALLOWED' });
+    await expect(policy.checkRead(path.join(root, 'clip.mp4'))).rejects.toMatchObject({
+      code: 'NOT_ALLOWED',
+    });
+    await expect(policy.allowFolder(path.join(root, 'missing'))).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+    });
+  });
+
   it('follows a chosen link to its real file', async () => {
     const policy = new ChosenFilesPolicy();
     await policy.allow(path.join(root, 'escape.mp4'));
