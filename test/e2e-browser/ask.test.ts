@@ -290,6 +290,24 @@ describe('asking about a video in a browser, answered by the engine', () => {
     expect((await seen()).stages).not.toContain('decode');
   });
 
+  it('says when the engine process dies, and starts a new one on request', async () => {
+    const before = await services.engine.status();
+    if (before.pid === null) throw new Error('the engine process is not running');
+    process.kill(before.pid, 'SIGKILL');
+    const state = () => page.getByTestId('engine-state').textContent();
+    await expect.poll(state, { timeout: 15_000 }).toBe('crashed');
+    const panel = page.getByRole('region', { name: 'Engine' });
+    expect(await panel.getByRole('alert').textContent()).toContain('The engine process stopped unexpectedly');
+    expect(await panel.getByText('Last crash').count()).toBe(1);
+    await shot('16-engine-crashed');
+    await panel.getByRole('button', { name: 'Restart the engine' }).click();
+    await expect.poll(state, { timeout: 30_000 }).toBe('ready');
+    const after = await services.engine.status();
+    expect(after.pid).not.toBeNull();
+    expect(after.pid).not.toBe(before.pid);
+    expect(await panel.getByTestId('engine-process').textContent()).toBe(`pid ${after.pid}`);
+  });
+
   it('inspects model folders: what a real one holds, why a broken one cannot be used; chooses one and goes back', async () => {
     const config = JSON.parse(await readFile(path.join(tinyB, 'config.json'), 'utf8')) as {
       text_config: { num_hidden_layers: number; num_attention_heads: number; num_key_value_heads: number };

@@ -27,6 +27,7 @@ export function createElectronBridge(preload: PreloadApi): HostBridge {
       return () => {};
     },
     chooseVideo: async () => chosenPath(await preload.chooseVideo()),
+    chooseModelFolder: async () => chosenPath(await preload.chooseModelFolder()),
     allowDroppedFile: async (file) => chosenPath(await preload.allowDroppedFile(file)),
   };
 }

@@ -1,7 +1,17 @@
+import type { AskStage } from '../../../app/api/engine.js';
 import type { AskTurn } from '../state/ask-slice.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { formatCount } from './format.js';
+
+const stagePhrases: Record<AskStage, string> = {
+  queued: 'while waiting for the engine',
+  load: 'while loading the model',
+  video: 'while decoding frames',
+  vision: 'while encoding frames',
+  prefill: 'during the pre-fill',
+  decode: 'while answering',
+};
 
 /** The questions of this analysis with their answers, streamed while they are generated. */
 export function Conversation() {
@@ -62,7 +72,8 @@ function TurnStatus(props: { turn: AskTurn }) {
   if (turn.status === 'cancelled') {
     return (
       <p className="muted" role="status" data-testid="turn-cancelled">
-        Cancelled{turn.stage ? ` during ${turn.stage}` : ''}, after {formatCount(turn.tokens)} answer token
+        Cancelled{turn.stage ? ` ${stagePhrases[turn.stage]}` : ''}, after {formatCount(turn.tokens)} answer
+        token
         {turn.tokens === 1 ? '' : 's'}.
       </p>
     );

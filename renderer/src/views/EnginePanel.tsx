@@ -62,7 +62,7 @@ export function EnginePanel() {
             </>
           ) : null}
           <dt>Process</dt>
-          <dd>{host.pid !== null ? `pid ${host.pid}` : 'not running'}</dd>
+          <dd data-testid="engine-process">{host.pid !== null ? `pid ${host.pid}` : 'not running'}</dd>
           <dt>Restarts</dt>
           <dd>{host.restarts}</dd>
           {host.lastCrash ? (

@@ -107,22 +107,23 @@ function ChangeModel() {
           Choose model folder…
         </button>
       ) : null}
-      <form className="path-open" onSubmit={submit}>
-        <label htmlFor="model-dir">
-          {bridge.host === 'web' ? 'Model folder on the server' : 'Model folder'}
-        </label>
-        <input
-          id="model-dir"
-          type="text"
-          value={dir}
-          placeholder="/path/to/Qwen2.5-VL-7B-Instruct"
-          spellCheck={false}
-          onChange={(e) => setDir(e.target.value)}
-        />
-        <button type="submit" disabled={!dir.trim() || inspection.status === 'inspecting'}>
-          Inspect
-        </button>
-      </form>
+      {/* The desktop app reads only what was chosen in a dialog: a typed path would be refused. */}
+      {bridge.host === 'web' ? (
+        <form className="path-open" onSubmit={submit}>
+          <label htmlFor="model-dir">Model folder on the server</label>
+          <input
+            id="model-dir"
+            type="text"
+            value={dir}
+            placeholder="/path/to/Qwen2.5-VL-7B-Instruct"
+            spellCheck={false}
+            onChange={(e) => setDir(e.target.value)}
+          />
+          <button type="submit" disabled={!dir.trim() || inspection.status === 'inspecting'}>
+            Inspect
+          </button>
+        </form>
+      ) : null}
       {bridge.host === 'web' ? (
         <button
           type="button"
@@ -150,17 +151,21 @@ function ChangeModel() {
         <div className="inspection" role="region" aria-label="Model found">
           <p>Found:</p>
           <ModelFacts info={inspection.info} testId="inspected-model" />
-          <label htmlFor="model-patterns">
-            Pattern file (optional: the engine's default for the model otherwise)
-          </label>
-          <input
-            id="model-patterns"
-            type="text"
-            value={patterns}
-            placeholder="/path/to/patterns.json"
-            spellCheck={false}
-            onChange={(e) => setPatterns(e.target.value)}
-          />
+          {bridge.host === 'web' ? (
+            <>
+              <label htmlFor="model-patterns">
+                Pattern file (optional: the engine's default for the model otherwise)
+              </label>
+              <input
+                id="model-patterns"
+                type="text"
+                value={patterns}
+                placeholder="/path/to/patterns.json"
+                spellCheck={false}
+                onChange={(e) => setPatterns(e.target.value)}
+              />
+            </>
+          ) : null}
           <button
             type="button"
             disabled={choosing.status === 'choosing'}

@@ -143,6 +143,26 @@ describe('model panel', () => {
   });
 });
 
+describe('model panel in the desktop app', () => {
+  it('chooses a model folder with the native dialog, then inspects it; no typed paths', async () => {
+    const script = scriptedBridge();
+    const bridge = {
+      ...script.bridge,
+      host: 'electron' as const,
+      chooseModelFolder: async () => '/models/qwen',
+    };
+    const store = createAppStore(bridge, script.nextFrame);
+    render(
+      <StoreProvider store={store} bridge={bridge}>
+        <ModelPanel />
+      </StoreProvider>,
+    );
+    expect(screen.queryByLabelText('Model folder on the server')).toBeNull();
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Choose model folder…' })));
+    expect(script.take('model.inspect').params).toEqual({ dir: '/models/qwen' });
+  });
+});
+
 describe('the whole app', () => {
   it('renders with no video open and the tiny model answering: questions would go to the demo video', async () => {
     const { bridge, take, nextFrame } = scriptedBridge();
