@@ -1,22 +1,10 @@
 import { useEffect, useRef, type KeyboardEvent } from 'react';
-import { schemeTableau10 } from 'd3-scale-chromatic';
 import { patternNames, type HeadReport, type PatternName } from '../../../app/api/engine.js';
+import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { headKey, type JobCapture } from '../state/captures.js';
 
-/** A colour per pattern, the same everywhere. */
-export const patternColours: Record<PatternName, string> = Object.fromEntries(
-  patternNames.map((name, i) => [name, schemeTableau10[i % schemeTableau10.length] ?? '#888']),
-) as Record<PatternName, string>;
-
-export const patternLabels: Record<PatternName, string> = {
-  dense: 'dense',
-  a_shape: 'A-shape',
-  vertical_slash: 'vertical-slash',
-  block_sparse: 'block-sparse',
-  grid: 'grid',
-  q_boundary: 'Q-boundary',
-  two_d_boundary: '2D-boundary',
-};
+/** A colour and a label per pattern, the same everywhere (the exported figures too). */
+export { patternColours, patternLabels };
 
 function describe(layer: number, head: number, report: HeadReport | undefined, mapped: boolean): string {
   const what = report
