@@ -278,7 +278,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
     await expect.poll(turnStatus(0), { timeout: 30_000 }).toBe('cancelled');
     const answer = await page.getByTestId('answer-0').textContent();
     expect(await page.getByTestId('turn-cancelled').textContent()).toMatch(
-      /^Cancelled during (video|vision|prefill)/,
+      /^Cancelled (while decoding frames|while encoding frames|during the pre-fill)/,
     );
     await shot('13-cancelled');
     // The engine went back to idle, and the page shows nothing new for the cancelled question.
