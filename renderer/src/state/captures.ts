@@ -1,27 +1,14 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { decodeF32, type HeadReport, type HeatmapEvent, type PatternName } from '../../../app/api/engine.js';
+import type { HeadReport, HeatmapEvent } from '../../../app/api/engine.js';
+import { decodeHeatmap, type HeatmapRecord } from '../../../app/domain/heatmap-record.js';
 import { frameBatch, type FrameScheduler } from './frame-batch.js';
 
 // What the engine reports per head while it pre-fills: the head reports and the heatmaps, per ask job. Grids are
 // decoded once on arrival and kept out of React state (they are large and arrive fast); views subscribe to
-// `version`, which moves at most once per frame, and read the records they show.
+// `version`, which moves at most once per frame, and read the records they show. Records and their decoding are in
+// app/domain/heatmap-record.ts (the exported figures read captures too).
 
-export interface HeatmapRecord {
-  layer: number;
-  head: number;
-  pattern: PatternName;
-  grid: number;
-  tokens: number;
-  mass: Float32Array;
-  massPermuted: Float32Array;
-  mask: Float32Array;
-  maskPermuted: Float32Array;
-  rowSamples: readonly number[];
-  rowSamplesPermuted: readonly number[];
-  recall: number;
-  coverage: number;
-  gridChoices: HeatmapEvent['gridChoices'];
-}
+export { decodeHeatmap, type HeatmapRecord };
 
 export interface JobCapture {
   heatmaps: Map<string, HeatmapRecord>;
@@ -84,35 +71,5 @@ export function createCaptures(nextFrame: FrameScheduler): Captures {
       jobs.clear();
       bump.now();
     },
-  };
-}
-
-/** The event's grids as floats; null when one of them is not G×G. */
-export function decodeHeatmap(event: HeatmapEvent): HeatmapRecord | null {
-  const cells = event.grid * event.grid;
-  let grids: Float32Array[];
-  try {
-    grids = [event.mass, event.massPermuted, event.mask, event.maskPermuted].map(decodeF32);
-  } catch {
-    return null;
-  }
-  const [mass, massPermuted, mask, maskPermuted] = grids;
-  if (!mass || !massPermuted || !mask || !maskPermuted || grids.some((g) => g.length !== cells)) return null;
-  if (event.rowSamples.length !== event.grid || event.rowSamplesPermuted.length !== event.grid) return null;
-  return {
-    layer: event.layer,
-    head: event.head,
-    pattern: event.pattern,
-    grid: event.grid,
-    tokens: event.tokens,
-    mass,
-    massPermuted,
-    mask,
-    maskPermuted,
-    rowSamples: event.rowSamples,
-    rowSamplesPermuted: event.rowSamplesPermuted,
-    recall: event.recall,
-    coverage: event.coverage,
-    gridChoices: event.gridChoices,
   };
 }
