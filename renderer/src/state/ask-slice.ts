@@ -1,5 +1,12 @@
 import type { StoreApi } from 'zustand/vanilla';
-import type { AskParams, AskResult, AskStage, AskStarted, HeatmapRequest } from '../../../app/api/engine.js';
+import type {
+  AskParams,
+  AskResult,
+  AskStage,
+  AskStarted,
+  HeatmapRequest,
+  ModelInfo,
+} from '../../../app/api/engine.js';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { HostBridge } from '../bridge/bridge.js';
 import type { ValueScale } from '../heatmap/colour-scale.js';
@@ -90,6 +97,14 @@ export interface AskStartHooks {
   started(jobId: string): void;
   /** The start failed or the question was dropped: events held for it are discarded. */
   abandoned(): void;
+}
+
+/** Heads above which heatmaps of every head would be too much to send by default (7B: 28 × 28 = 784). */
+export const allHeadsLimit = 256;
+
+/** What to capture by default for a model: every head of a small model, one layer's heads of a large one. */
+export function defaultCapture(info: ModelInfo): HeatmapCapture {
+  return info.textLayers * info.heads <= allHeadsLimit ? 'all' : 'layer';
 }
 
 export const defaultAskOptions: AskOptions = {

@@ -2,6 +2,7 @@ import type { EngineHostStatus, ModelChoice, ModelInfo } from '../../../app/api/
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { StoreApi } from 'zustand/vanilla';
 import type { HostBridge } from '../bridge/bridge.js';
+import { defaultCapture } from './ask-slice.js';
 import { listFolder, type BrowserState } from './folders.js';
 import type { AppState } from './store.js';
 
@@ -61,7 +62,11 @@ export function createModelSlice(bridge: HostBridge, set: SetState, get: GetStat
 
     async loadModel() {
       try {
-        set({ model: { status: 'ready', choice: await bridge.call('model.current', {}) } });
+        const choice = await bridge.call('model.current', {});
+        set({
+          model: { status: 'ready', choice },
+          askOptions: { ...get().askOptions, heatmaps: defaultCapture(choice.info) },
+        });
       } catch (err) {
         set({ model: { status: 'failed', error: toErrorData(err) } });
       }
@@ -94,6 +99,7 @@ export function createModelSlice(bridge: HostBridge, set: SetState, get: GetStat
           model: { status: 'ready', choice },
           choosing: { status: 'idle' },
           inspection: { status: 'idle' },
+          askOptions: { ...get().askOptions, heatmaps: defaultCapture(choice.info) },
         });
       } catch (err) {
         set({ choosing: { status: 'failed', dir, error: toErrorData(err) } });

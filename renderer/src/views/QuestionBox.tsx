@@ -103,6 +103,11 @@ export function QuestionBox() {
 function AskOptionsForm() {
   const options = useAppState((s) => s.askOptions);
   const setAskOptions = useAppState((s) => s.setAskOptions);
+  const layer = useAppState((s) => s.explorer.layer);
+  const selectHead = useAppState((s) => s.selectHead);
+  const head = useAppState((s) => s.explorer.head);
+  const model = useAppState((s) => s.model);
+  const layers = model.status === 'ready' ? model.choice.info.textLayers : 1;
   return (
     <details className="ask-options">
       <summary>Answer and capture options</summary>
@@ -139,6 +144,18 @@ function AskOptionsForm() {
             </option>
           ))}
         </select>
+        {options.heatmaps === 'layer' ? (
+          <NumberField
+            id="ask-heatmap-layer"
+            label="Layer to capture"
+            value={layer}
+            min={0}
+            max={layers - 1}
+            step={1}
+            isValid={(n) => Number.isInteger(n) && n >= 0 && n < layers}
+            onCommit={(l) => selectHead(l, head)}
+          />
+        ) : null}
         <label htmlFor="ask-grid">Heatmap size</label>
         <select
           id="ask-grid"

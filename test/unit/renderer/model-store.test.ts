@@ -70,6 +70,7 @@ describe('model and engine state', () => {
     expect(take('job.cancel').params).toEqual({ jobId: 'ask-1' });
     expect(store.getState().model).toEqual({ status: 'ready', choice: chosen });
     expect(store.getState().conversation.turns).toEqual([]);
+    expect(store.getState().askOptions.heatmaps).toBe('all');
     take('engine.status');
 
     const back = store.getState().chooseModel(null);
@@ -83,6 +84,20 @@ describe('model and engine state', () => {
       error: { code: 'ENGINE_CRASHED' },
     });
     expect(store.getState().model).toEqual({ status: 'ready', choice: chosen });
+  });
+
+  it('captures every head of a small model by default, and one layer of a large one', async () => {
+    const { bridge, take, nextFrame } = scriptedBridge();
+    const store = createAppStore(bridge, nextFrame);
+    const loading = store.getState().loadModel();
+    // Qwen2.5-VL-7B's language model: 28 layers of 28 heads.
+    take('model.current').resolve({ ...embeddedChoice, info: { ...tinyInfo, textLayers: 28, heads: 28 } });
+    await loading;
+    expect(store.getState().askOptions.heatmaps).toBe('layer');
+    const choosing = store.getState().chooseModel(null);
+    take('model.choose').resolve(embeddedChoice);
+    await choosing;
+    expect(store.getState().askOptions.heatmaps).toBe('all');
   });
 
   it('polls the engine without re-rendering when nothing changed, and restarts it', async () => {
