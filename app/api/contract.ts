@@ -15,6 +15,7 @@ import {
 } from './engine.js';
 import { FileListingSchema } from './files.js';
 import { JobDoneSchema, JobFailedSchema, JobIdSchema, JobProgressSchema } from './jobs.js';
+import { patternCommands, patternEvents } from './patterns.js';
 import { SamplingOptionsSchema, SamplingPlanSchema, VideoMetaSchema } from './video.js';
 
 // The one typed API every process shares. A command is a method name with a params schema and a result schema;
@@ -92,6 +93,8 @@ export const commands = {
     params: AskParamsSchema,
     result: AskStartedSchema,
   },
+  /** Pattern search, files, comparison and heatmap captures (see app/api/patterns.ts). */
+  ...patternCommands,
 } as const;
 
 export const events = {
@@ -102,6 +105,7 @@ export const events = {
   'engine.token': AskTokenSchema,
   'engine.head': HeadReportSchema,
   'engine.heatmap': HeatmapEventSchema,
+  ...patternEvents,
 } as const;
 
 export type Commands = typeof commands;

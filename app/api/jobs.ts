@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AskResultSchema } from './engine.js';
 import { AppErrorSchema } from './errors.js';
+import { patternJobResults } from './patterns.js';
 import { DecodeSummarySchema } from './video.js';
 
 // Long work runs as a job: a command starts it and answers its id at once; progress and the outcome arrive as
@@ -12,6 +13,7 @@ export const JobIdSchema = z.string().min(1);
 export const JobResultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('video.decode'), summary: DecodeSummarySchema }),
   z.object({ kind: z.literal('engine.ask'), answer: AskResultSchema }),
+  ...patternJobResults,
 ]);
 export type JobResult = z.infer<typeof JobResultSchema>;
 export type JobKind = JobResult['kind'];

@@ -3,7 +3,8 @@ import { planSampling } from '../../app/domain/sampling.js';
 import { collectDiagnostics } from '../services/diagnostics.js';
 import { listFolder } from '../services/files/list.js';
 import { runDecodeJob } from '../services/video/decode-job.js';
-import type { Handlers } from './context.js';
+import type { PatternsContext } from '../services/patterns/service.js';
+import type { ApiContext, Handlers } from './context.js';
 
 // The one handler table both hosts serve (and the CLI calls through the same dispatcher). Params arrive already
 // validated against the contract; results are validated again on the way out.
@@ -60,4 +61,27 @@ export const handlers: Handlers = {
       emit: ctx.emit,
       signal: ctx.signal,
     }),
+
+  'patterns.search': async (params, ctx) => ctx.services.patterns.search(params, patternsContext(ctx)),
+
+  'patterns.list': async (_params, ctx) => ctx.services.patterns.list(),
+
+  'patterns.load': async ({ path, model }, ctx) =>
+    ctx.services.patterns.load(path, model, patternsContext(ctx)),
+
+  'patterns.compare': async (params, ctx) => ctx.services.patterns.compare(params, patternsContext(ctx)),
+
+  'patterns.heatmaps': async (params, ctx) => ctx.services.patterns.heatmaps(params, patternsContext(ctx)),
 };
+
+function patternsContext(ctx: ApiContext): PatternsContext {
+  return {
+    files: ctx.files,
+    jobs: ctx.services.jobs,
+    probes: ctx.services.probes,
+    tools: ctx.services.tools,
+    engine: ctx.services.engine,
+    emit: ctx.emit,
+    signal: ctx.signal,
+  };
+}

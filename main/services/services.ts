@@ -1,5 +1,6 @@
 import { EngineService, type EngineServiceOptions } from './engine/service.js';
 import { JobRegistry } from './jobs/registry.js';
+import { PatternsService, type PatternsServiceOptions } from './patterns/service.js';
 import { killAllChildren } from './video/child-processes.js';
 import { ProbeCache } from './video/probe-cache.js';
 import { ThumbnailService } from './video/thumbnails.js';
@@ -16,6 +17,8 @@ export interface Services {
   readonly probes: ProbeCache;
   /** The model runtime in its own process: model choice, conversations, questions as jobs. */
   readonly engine: EngineService;
+  /** Pattern files and the jobs that make and compare them, each in a worker process of its own. */
+  readonly patterns: PatternsService;
   /** Cancels every job, ends the engine process and kills every ffmpeg/ffprobe still running; hosts call it when
    * they shut down. */
   close(): Promise<void>;
@@ -26,6 +29,7 @@ export interface ServicesOptions {
   tools?: ToolSettings;
   env?: NodeJS.ProcessEnv;
   engine?: EngineServiceOptions;
+  patterns?: PatternsServiceOptions;
 }
 
 export function createServices(options: ServicesOptions = {}): Services {
@@ -38,6 +42,11 @@ export function createServices(options: ServicesOptions = {}): Services {
     thumbnails: new ThumbnailService(tools),
     probes: new ProbeCache(tools),
     engine,
+    // Workers start the way the engine host does (Electron's launcher too).
+    patterns: new PatternsService({
+      ...(options.engine?.launcher ? { launcher: options.engine.launcher } : {}),
+      ...options.patterns,
+    }),
     close: async () => {
       await jobs.cancelAll();
       await engine.close();

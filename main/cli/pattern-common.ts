@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HeadRef } from '../../app/api/engine.js';
+import { AppError } from '../../app/api/errors.js';
+import type { HeatmapsParams } from '../../app/api/patterns.js';
+import type { SamplingOptions } from '../../app/api/video.js';
+import { parsePatternFile, PatternFileError } from '../../app/domain/pattern-file-check.js';
+import type { ApiContext } from '../api/index.js';
+import { writeFileFigures, writeHeatmapFigures } from '../services/patterns/export.js';
+import { call } from './context.js';
+import { number } from './frames.js';
+import { usageError } from './io.js';
+import type { PatternJobs } from './pattern-jobs.js';
+
+// What `mmi search-patterns` and `mmi compare-patterns` share: the sampling flags, heads given as L:H, and the
+// figures and numbers `--export DIR` writes.
+
+export const samplingFlags = {
+  fps: { type: 'string' },
+  'max-frames': { type: 'string' },
+  'max-pixels': { type: 'string' },
+  'min-pixels': { type: 'string' },
+} as const;
+
+export function samplingFrom(values: {
+  fps?: string | undefined;
+  'max-frames'?: string | undefined;
+  'max-pixels'?: string | undefined;
+  'min-pixels'?: string | undefined;
+}): Partial<SamplingOptions> {
+  const sampling: Partial<SamplingOptions> = {};
+  if (values.fps !== undefined) sampling.fps = number('--fps', values.fps);
+  if (values['max-frames'] !== undefined) sampling.maxFrames = number('--max-frames', values['max-frames']);
+  if (values['max-pixels'] !== undefined) sampling.maxPixels = number('--max-pixels', values['max-pixels']);
+  if (values['min-pixels'] !== undefined) sampling.minPixels = number('--min-pixels', values['min-pixels']);
+  return sampling;
+}
+
+/** "0:1,2:3" → heads (layer 0 head 1, layer 2 head 3). */
+export function parseHeads(text: string): HeadRef[] {
+  return text.split(',').map((part) => {
+    const match = /^\s*(\d+):(\d+)\s*$/.exec(part);
+    if (!match) throw usageError(`--heatmaps needs LAYER:HEAD pairs separated by commas, not "${part}"`);
+    return { layer: Number(match[1]), head: Number(match[2]) };
+  });
+}
+
+/** grid.png, grid.svg and heads.csv of a pattern file, read and checked first. */
+export async function exportFileFigures(dir: string, file: string): Promise<string[]> {
+  try {
+    const parsed = parsePatternFile(await readFile(file, 'utf8'), file);
+    return await writeFileFigures(dir, parsed, `${path.basename(file)}: ${parsed.model.family}`);
+  } catch (err) {
+    if (err instanceof PatternFileError) throw new AppError('PATTERN_FILE_INVALID', err.message);
+    throw err;
+  }
+}
+
+/** Captures the heads' heatmaps on the video under the file, and writes them as PNG. */
+export async function exportHeatmaps(
+  ctx: ApiContext,
+  jobs: PatternJobs,
+  dir: string,
+  params: HeatmapsParams,
+): Promise<string[]> {
+  const { jobId } = (await call(ctx, 'patterns.heatmaps', params)) as { jobId: string };
+  const result = await jobs.wait(jobId);
+  if (result.kind !== 'patterns.heatmaps')
+    throw new AppError('INTERNAL', `unexpected job result ${result.kind}`);
+  return writeHeatmapFigures(dir, result.heatmaps.heads);
+}

@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../../../app/api/errors.js';
+import type { EngineExit, EngineLauncher } from '../engine/launcher.js';
+import { packageRoot } from '../package-root.js';
+import {
+  FromWorkerSchema,
+  type WorkerJob,
+  type WorkerProgress,
+  type WorkerResult,
+} from './worker-protocol.js';
+
+// Runs one pattern job in a worker process of its own: starts it, sends the job once it is ready, hands its
+// progress on, and settles with its outcome. Cancelling asks the worker to stop (the engine checks between layers
+// and heads) and kills it if it has not ended soon after. A worker that dies without an outcome fails the job with
+// ENGINE_CRASHED and its last stderr; messages that do not parse are dropped.
+
+const startTimeoutMs = 60_000;
+const cancelGraceMs = 10_000;
+
+/** The compiled worker entry: beside this module in dist/, or dist/ of the package when running from sources. */
+export function patternWorkerEntry(): string | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    path.join(here, 'worker-main.js'),
+    path.join(packageRoot(), 'dist', 'main', 'services', 'patterns', 'worker-main.js'),
+  ];
+  return candidates.find((file) => existsSync(file)) ?? null;
+}
+
+function describe(exit: EngineExit): string {
+  if (exit.signal) return ` (signal ${exit.signal})`;
+  if (exit.code !== null) return ` (exit code ${exit.code})`;
+  return '';
+}
+
+export function runWorker(
+  launcher: EngineLauncher,
+  entry: string | null,
+  job: WorkerJob,
+  onProgress: (progress: WorkerProgress) => void,
+  signal: AbortSignal,
+): Promise<WorkerResult> {
+  if (entry === null) {
+    return Promise.reject(
+      new AppError(
+        'ENGINE_UNAVAILABLE',
+        'The pattern worker is not built (no dist/main/services/patterns/worker-main.js): run `npm run build:ts`',
+      ),
+    );
+  }
+  if (signal.aborted) return Promise.reject(new AppError('CANCELLED', 'Cancelled'));
+  return new Promise<WorkerResult>((resolve, reject) => {
+    const worker = launcher(entry);
+    let settled = false;
+    let ready = false;
+    const timers: NodeJS.Timeout[] = [];
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      signal.removeEventListener('abort', cancel);
+      outcome();
+    };
+    const cancel = (): void => {
+      worker.send({ type: 'cancel' });
+      timers.push(setTimeout(() => worker.kill(), cancelGraceMs));
+    };
+    timers.push(
+      setTimeout(() => {
+        if (ready) return;
+        settle(() => reject(new AppError('ENGINE_UNAVAILABLE', 'The pattern worker did not start in time')));
+        worker.kill();
+      }, startTimeoutMs),
+    );
+    signal.addEventListener('abort', cancel, { once: true });
+    worker.onMessage((raw) => {
+      const parsed = FromWorkerSchema.safeParse(raw);
+      if (!parsed.success || settled) return;
+      const message = parsed.data;
+      switch (message.type) {
+        case 'ready':
+          ready = true;
+          worker.send({ type: 'run', job });
+          return;
+        case 'progress':
+          onProgress(message.progress);
+          return;
+        case 'done':
+          settle(() => resolve(message.result));
+          return;
+        case 'failed':
+          settle(() => reject(AppError.fromData(message.error)));
+          return;
+      }
+    });
+    worker.onExit((exit) =>
+      settle(() =>
+        reject(
+          signal.aborted
+            ? new AppError('CANCELLED', 'Cancelled')
+            : new AppError(
+                'ENGINE_CRASHED',
+                `The pattern worker stopped unexpectedly${describe(exit)}`,
+                exit.stderr.trim() || undefined,
+              ),
+        ),
+      ),
+    );
+  });
+}
