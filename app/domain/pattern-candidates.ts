@@ -1,5 +1,5 @@
 import { CandidateSchema, type Budget, type Candidate } from '../api/pattern-file.js';
-import { jsonPath } from './pattern-file-check.js';
+import { firstIssue, jsonPath } from './pattern-file-check.js';
 
 // Which candidates a search scores. The engine's defaults suit calibration prompts of 16K tokens and more (its
 // budgets are MInference's, read at 128K tokens and scaled): at a few thousand tokens they fall to the forced
@@ -92,7 +92,7 @@ export function parseCandidateSpec(spec: string): Candidate {
   }
   const parsed = CandidateSchema.safeParse({ pattern, budgets });
   if (!parsed.success) {
-    const [issue] = parsed.error.issues;
+    const issue = firstIssue(parsed.error.issues);
     const where = issue ? jsonPath(issue.path) : '';
     throw new CandidateSpecError(
       `${spec}: ${where ? `${where}: ` : ''}${

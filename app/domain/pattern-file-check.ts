@@ -122,7 +122,7 @@ function isPrefix(prefix: readonly PropertyKey[], path: readonly PropertyKey[]):
  * fields, while zod lists an object's unknown keys after its fields' issues. So an unknown key in an object that
  * holds zod's first issue comes first (the outermost such object).
  */
-function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
+export function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
   const [first] = issues;
   if (!first) return undefined;
   const unknownKeys = issues

@@ -39,7 +39,9 @@ export interface PatternSummary {
 }
 
 export function formatBudget(b: Budget): string {
-  if (b.fraction !== undefined) return String(b.fraction);
+  // A fraction keeps its decimal point (1 would read back as a count).
+  if (b.fraction !== undefined)
+    return Number.isInteger(b.fraction) ? b.fraction.toFixed(1) : String(b.fraction);
   return b.reference_tokens !== undefined ? `${b.count}@${b.reference_tokens}` : String(b.count);
 }
 
