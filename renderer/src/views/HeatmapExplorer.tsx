@@ -166,7 +166,7 @@ export function HeatmapExplorer() {
   );
 }
 
-function HeadMaps(props: { record: HeatmapRecord; scale: ValueScale; overlay: boolean }) {
+export function HeadMaps(props: { record: HeatmapRecord; scale: ValueScale; overlay: boolean }) {
   const { record, scale, overlay } = props;
   const domain = useMemo(() => domainFor(scale, maxOf(record.mass, record.massPermuted)), [record, scale]);
   const original = useMemo(
@@ -237,7 +237,7 @@ function describeCell(record: HeatmapRecord, permutedOrder: boolean, row: number
   return `${where}: mass ${formatValue(mass)}, the mask keeps ${(mask * 100).toFixed(0)}% of the pairs (${samples} sampled ${samples === 1 ? 'query' : 'queries'})`;
 }
 
-function HeadFacts(props: {
+export function HeadFacts(props: {
   layer: number;
   head: number;
   report: HeadReport | undefined;
