@@ -155,15 +155,25 @@ export async function runSearchPatterns(argv: string[], io: CliIo): Promise<numb
         ? (values.candidates as SearchParams['candidates'])
         : await candidatesFile(absolute(values.candidates));
     }
-    const costTarget = values['cost-target'];
-    const recallSamples = values['recall-samples'];
+    const costTarget =
+      values['cost-target'] === undefined ? undefined : number('--cost-target', values['cost-target']);
+    if (costTarget !== undefined && !(costTarget >= 0 && costTarget <= 1)) {
+      throw usageError('--cost-target must be in [0, 1]');
+    }
+    const recallSamples =
+      values['recall-samples'] === undefined
+        ? undefined
+        : number('--recall-samples', values['recall-samples']);
+    if (recallSamples !== undefined && !(Number.isInteger(recallSamples) && recallSamples >= 1)) {
+      throw usageError('--recall-samples must be a positive integer');
+    }
     const params: SearchParams = {
       model: values.model !== undefined ? absolute(values.model) : embeddedDefault().modelDir,
       videos: videos.map(absolute),
       ...(values.question !== undefined ? { question: values.question } : {}),
       sampling: samplingFrom(values),
-      ...(costTarget !== undefined ? { costTarget: number('--cost-target', costTarget) } : {}),
-      ...(recallSamples !== undefined ? { recallSamples: number('--recall-samples', recallSamples) } : {}),
+      ...(costTarget !== undefined ? { costTarget } : {}),
+      ...(recallSamples !== undefined ? { recallSamples } : {}),
       ...(candidates !== undefined ? { candidates } : {}),
       out: absolute(values.out),
       resume: values.resume,

@@ -48,8 +48,9 @@ export async function runSearch(
         out: job.out,
         signal,
         onProgress: (p) => {
-          // The first report counts the units the checkpoint already held.
+          // The first report counts the units the checkpoint already held; the last repeats the last layer's.
           resumedUnits ??= resuming ? p.done : 0;
+          if (p.stage === 'done') return;
           emit({
             stage: 'search',
             done: p.done,

@@ -208,7 +208,8 @@ export class PatternsService {
     return { path: real, file: parsed, summary: summarizePatternFile(parsed), fitsModel, problem };
   }
 
-  /** Runs a job in a worker; its progress goes to the caller, at most every 100 ms per stage (the last always). */
+  /** Runs a job in a worker; its progress goes to the caller, at most every 100 ms per stage (the last and every
+   * scored layer always). */
   private start(job: WorkerJob, ctx: PatternsContext): string {
     return ctx.jobs.start(
       async (control: JobControl): Promise<JobResult> => {
@@ -217,7 +218,10 @@ export class PatternsService {
           const key = `${p.stage}:${p.item ?? ''}`;
           const now = performance.now();
           const previous = last.get(key);
-          if (previous !== undefined && p.done !== p.total && now - previous < progressIntervalMs) return;
+          // Each scored layer is reported (a unit of the search's own pace); frames, patches and tokens are
+          // throttled.
+          const throttled = p.stage !== 'search' && p.done !== p.total;
+          if (previous !== undefined && throttled && now - previous < progressIntervalMs) return;
           last.set(key, now);
           const payload: PatternProgress = { jobId: control.jobId, ...p };
           ctx.emit('patterns.progress', payload);
