@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { PatternsView } from '../patterns/PatternsView.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { AboutPanel } from './AboutPanel.js';
 import { Conversation } from './Conversation.js';
@@ -17,6 +18,7 @@ import { TimingsPanel } from './TimingsPanel.js';
 export function App() {
   const bridge = useBridge();
   const [about, setAbout] = useState(false);
+  const [view, setView] = useState<'analyse' | 'patterns'>('analyse');
   return (
     <DropTarget>
       <header className="app-header">
@@ -25,12 +27,26 @@ export function App() {
         <ConnectionStatus />
         <ModelBadge />
         <span className="spacer" />
+        <nav className="row" aria-label="Views">
+          {(['analyse', 'patterns'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              className="secondary"
+              aria-pressed={view === v}
+              onClick={() => setView(v)}
+            >
+              {v === 'analyse' ? 'Analyse' : 'Patterns'}
+            </button>
+          ))}
+        </nav>
         <button type="button" className="secondary" onClick={() => setAbout(!about)} aria-pressed={about}>
           About
         </button>
       </header>
       {about ? <AboutPanel onClose={() => setAbout(false)} /> : null}
-      <main className="layout">
+      {view === 'patterns' ? <PatternsView /> : null}
+      <main className="layout" hidden={view !== 'analyse'}>
         <div className="column">
           <OpenVideo />
           <MetadataPanel />
