@@ -1,0 +1,128 @@
+import { access, copyFile, link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices, rootsPolicy, type Services } from '../../main/api/index.js';
+import { patternWorkerEntry } from '../../main/services/patterns/worker-client.js';
+import { createHostBackend } from '../../main/web/backend.js';
+import { startWebHost, type WebHost } from '../../main/web/host.js';
+import { parsePatternFile } from '../../app/domain/pattern-file-check.js';
+import { launchChromium } from './support/chromium.js';
+
+// The Patterns view in Debian's Chromium against a real web host and real pattern workers: a small search on the
+// bundled tiny model over a clip in the allowed folder, watched layer by layer, its file browsed as a layer×head
+// grid whose cells are the file's patterns, one head opened (its heatmaps captured under the file), and a
+// comparison against dense. Screenshots go to test-results/e2e-browser/.
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(repoRoot, 'test-results', 'e2e-browser');
+
+let root: string;
+let folder: string;
+let services: Services;
+let host: WebHost;
+let browser: { context: BrowserContext; close(): Promise<void> };
+let page: Page;
+
+beforeAll(async () => {
+  await access(path.join(repoRoot, 'dist', 'renderer', 'index.html')).catch(() => {
+    throw new Error('dist/renderer is missing: run `npm run build` before the browser end-to-end tests');
+  });
+  if (patternWorkerEntry() === null) throw new Error('The pattern worker is not built: run `npm run build`');
+  await mkdir(shots, { recursive: true });
+  root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-patterns-'));
+  folder = path.join(root, 'app-patterns');
+  const clip = path.join(repoRoot, 'models', 'qwen2_5_vl', 'demo', 'testsrc2-4s.mp4');
+  await mkdir(path.join(root, 'videos'));
+  await link(clip, path.join(root, 'videos', 'clip.mp4')).catch(() =>
+    copyFile(clip, path.join(root, 'videos', 'clip.mp4')),
+  );
+  services = createServices({ engine: { threads: 2 }, patterns: { dir: folder, threads: 2 } });
+  host = await startWebHost({
+    backend: createHostBackend(services, await rootsPolicy([path.join(root, 'videos')])),
+  });
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  await page.goto(host.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  await services?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('the Patterns view in a browser', () => {
+  it('runs a small search, shows it per layer, and browses the result as a layer×head grid', async () => {
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Patterns' }).click();
+    const search = page.getByRole('region', { name: 'Pattern search' });
+    await search
+      .getByRole('region', { name: 'Calibration files' })
+      .getByRole('button', { name: 'clip.mp4' })
+      .click();
+    await expect
+      .poll(() => search.getByRole('list', { name: 'Calibration videos' }).textContent())
+      .toContain('clip.mp4');
+    await search.getByLabel('Candidates').selectOption('short');
+    await search.getByLabel('Frames per second').fill('4');
+    await search.getByRole('button', { name: 'Start search' }).click();
+    const status = search.getByTestId('search-status');
+    await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Done in /);
+    // Every layer of the one video was scored.
+    for (let layer = 0; layer < 3; layer++) {
+      expect(await search.getByTestId(`scored-0-${layer}`).getAttribute('class')).toBe('scored');
+    }
+    await page.screenshot({ path: path.join(shots, 'patterns-search.png'), fullPage: true });
+
+    const grid = page.getByRole('grid', { name: 'Pattern file: layers and heads' });
+    await grid.waitFor();
+    const cells = grid.getByRole('gridcell');
+    expect(await cells.count()).toBe(3 * 4);
+    // The grid shows the file the search wrote.
+    const written =
+      (await page
+        .getByRole('region', { name: 'Pattern file', exact: true })
+        .locator('h2')
+        .getAttribute('title')) ?? '';
+    expect(path.dirname(written)).toBe(folder);
+    const file = parsePatternFile(await readFile(written, 'utf8'));
+    for (const [layer, heads] of file.layers.entries()) {
+      for (const [head, entry] of heads.heads.entries()) {
+        expect(await grid.locator(`[data-cell="${layer}:${head}"]`).getAttribute('data-pattern')).toBe(
+          entry.pattern,
+        );
+      }
+    }
+  });
+
+  it('opens a head: its heatmaps under the file, original and permuted; then compares with dense', async () => {
+    const grid = page.getByRole('grid', { name: 'Pattern file: layers and heads' });
+    await grid.locator('[data-cell="1:2"]').click();
+    const head = page.getByRole('region', { name: 'Head' });
+    await expect.poll(() => head.locator('h2').textContent()).toBe('Layer 1, head 2');
+    const original = head.getByTestId('heatmap-original');
+    await original.waitFor({ timeout: 120_000 });
+    expect(await original.getAttribute('aria-label')).toBe('Layer 1 head 2, original token order');
+    expect(await head.getByTestId('heatmap-permuted').isVisible()).toBe(true);
+    // The captured head ran the file's pattern.
+    const planned = (await head.getByTestId('file-head-pattern').textContent()) ?? '';
+    expect(await head.getByTestId('head-pattern').textContent()).toContain(planned);
+    // The arrow keys move to the next head, whose layer is captured already.
+    await grid.locator('[data-cell="1:2"]').press('ArrowRight');
+    await expect.poll(() => head.locator('h2').textContent()).toBe('Layer 1, head 3');
+    await head.getByTestId('heatmap-original').waitFor();
+    await page.screenshot({ path: path.join(shots, 'patterns-head.png'), fullPage: true });
+
+    const compare = page.getByRole('region', { name: 'Compare' });
+    await compare.getByRole('button', { name: 'Compare on clip.mp4' }).click();
+    const runs = compare.getByTestId('compare-runs');
+    await runs.waitFor({ timeout: 120_000 });
+    expect(await runs.getByRole('row').count()).toBe(3);
+    expect(await compare.getByTestId('compare-agreement').textContent()).toMatch(
+      /^Answers agree on \d+ tokens/,
+    );
+    await page.screenshot({ path: path.join(shots, 'patterns-compare.png'), fullPage: true });
+  });
+});
