@@ -2,6 +2,7 @@ import { patternNames, type PatternName } from '../api/engine.js';
 import type { PatternFile } from '../api/pattern-file.js';
 import { domainFor, type ValueScale } from './heatmap-colour-scale.js';
 import { maxOf, paintHeatmap } from './heatmap-paint.js';
+import type { HeatmapRecord } from './heatmap-record.js';
 import { patternColours, patternLabels } from './pattern-colours.js';
 import { headRows } from './pattern-summary.js';
 
@@ -101,16 +102,11 @@ export function gridSvg(file: PatternFile, title: string): string {
   ].join('\n');
 }
 
-/** The grids one head's heatmap export needs (the capture's record, decoded). */
-export interface HeatmapGrids {
-  grid: number;
-  mass: Float32Array;
-  massPermuted: Float32Array;
-  mask: Float32Array;
-  maskPermuted: Float32Array;
-  rowSamples: readonly number[];
-  rowSamplesPermuted: readonly number[];
-}
+/** The grids one head's heatmap export needs (a capture's record, decoded). */
+export type HeatmapGrids = Pick<
+  HeatmapRecord,
+  'grid' | 'mass' | 'massPermuted' | 'mask' | 'maskPermuted' | 'rowSamples' | 'rowSamplesPermuted'
+>;
 
 /** A head's heatmap as the explorer paints it (original or kernel order, mask overlay or not; one scale for both
  * orders), each cell `scale` pixels wide. Cells without mass are white rather than transparent. */

@@ -6,13 +6,7 @@ import { writeComparison } from '../services/patterns/export.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
-import {
-  exportFileFigures,
-  exportHeatmaps,
-  parseHeads,
-  samplingFlags,
-  samplingFrom,
-} from './pattern-common.js';
+import { exportPatterns, parseHeads, samplingFrom, sharedFlags } from './pattern-common.js';
 import { PatternJobs } from './pattern-jobs.js';
 
 export const comparePatternsUsage = `Usage: mmi compare-patterns --video FILE A.json [B.json | --dense] [options]
@@ -63,11 +57,7 @@ export async function runComparePatterns(argv: string[], io: CliIo): Promise<num
         dense: { type: 'boolean', default: false },
         question: { type: 'string' },
         'max-tokens': { type: 'string' },
-        ...samplingFlags,
-        export: { type: 'string' },
-        heatmaps: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
+        ...sharedFlags,
       },
       allowPositionals: true,
     });
@@ -112,19 +102,14 @@ export async function runComparePatterns(argv: string[], io: CliIo): Promise<num
           ['b', params.b],
         ] as const) {
           if (file === null) continue;
-          written.push(...(await exportFileFigures(path.join(dir, run), file)));
-          if (heads !== null) {
-            written.push(
-              ...(await exportHeatmaps(ctx, jobs, path.join(dir, run), {
-                ...(params.model !== undefined ? { model: params.model } : {}),
-                video: params.video,
-                ...(params.question !== undefined ? { question: params.question } : {}),
-                ...(params.sampling ? { sampling: params.sampling } : {}),
-                patterns: file,
-                heads,
-              })),
-            );
-          }
+          written.push(
+            ...(await exportPatterns(ctx, jobs, path.join(dir, run), file, heads, {
+              ...(params.model !== undefined ? { model: params.model } : {}),
+              video: params.video,
+              ...(params.question !== undefined ? { question: params.question } : {}),
+              ...(params.sampling ? { sampling: params.sampling } : {}),
+            })),
+          );
         }
         io.err(`exported ${written.length} files to ${dir}\n`);
       }

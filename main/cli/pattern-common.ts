@@ -12,14 +12,19 @@ import { number } from './frames.js';
 import { usageError } from './io.js';
 import type { PatternJobs } from './pattern-jobs.js';
 
-// What `mmi search-patterns` and `mmi compare-patterns` share: the sampling flags, heads given as L:H, and the
-// figures and numbers `--export DIR` writes.
+// What `mmi search-patterns` and `mmi compare-patterns` share: the sampling and export flags, heads given as L:H,
+// and the figures and numbers `--export DIR` writes.
 
-export const samplingFlags = {
+/** Sampling, export and output flags both commands take. */
+export const sharedFlags = {
   fps: { type: 'string' },
   'max-frames': { type: 'string' },
   'max-pixels': { type: 'string' },
   'min-pixels': { type: 'string' },
+  export: { type: 'string' },
+  heatmaps: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export function samplingFrom(values: {
@@ -46,7 +51,7 @@ export function parseHeads(text: string): HeadRef[] {
 }
 
 /** grid.png, grid.svg and heads.csv of a pattern file, read and checked first. */
-export async function exportFileFigures(dir: string, file: string): Promise<string[]> {
+async function exportFileFigures(dir: string, file: string): Promise<string[]> {
   try {
     const parsed = parsePatternFile(await readFile(file, 'utf8'), file);
     return await writeFileFigures(dir, parsed, `${path.basename(file)}: ${parsed.model.family}`);
@@ -56,16 +61,24 @@ export async function exportFileFigures(dir: string, file: string): Promise<stri
   }
 }
 
-/** Captures the heads' heatmaps on the video under the file, and writes them as PNG. */
-export async function exportHeatmaps(
+/**
+ * A pattern file's figures and numbers in `dir`, and with `heads`, those heads' heatmaps on the video under the
+ * file (captured by a patterns.heatmaps job). Answers the files written.
+ */
+export async function exportPatterns(
   ctx: ApiContext,
   jobs: PatternJobs,
   dir: string,
-  params: HeatmapsParams,
+  file: string,
+  heads: HeadRef[] | null,
+  capture: Omit<HeatmapsParams, 'patterns' | 'heads'>,
 ): Promise<string[]> {
+  const written = await exportFileFigures(dir, file);
+  if (heads === null) return written;
+  const params: HeatmapsParams = { ...capture, patterns: file, heads };
   const { jobId } = (await call(ctx, 'patterns.heatmaps', params)) as { jobId: string };
   const result = await jobs.wait(jobId);
   if (result.kind !== 'patterns.heatmaps')
     throw new AppError('INTERNAL', `unexpected job result ${result.kind}`);
-  return writeHeatmapFigures(dir, result.heatmaps.heads);
+  return [...written, ...(await writeHeatmapFigures(dir, result.heatmaps.heads))];
 }

@@ -19,13 +19,7 @@ import { embeddedDefault } from '../services/engine/embedded.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
-import {
-  exportFileFigures,
-  exportHeatmaps,
-  parseHeads,
-  samplingFlags,
-  samplingFrom,
-} from './pattern-common.js';
+import { exportPatterns, parseHeads, samplingFrom, sharedFlags } from './pattern-common.js';
 import { PatternJobs } from './pattern-jobs.js';
 
 export const searchPatternsUsage = `Usage: mmi search-patterns --videos FILE... --out FILE [options]
@@ -121,11 +115,7 @@ export async function runSearchPatterns(argv: string[], io: CliIo): Promise<numb
         candidates: { type: 'string' },
         budget: { type: 'string', multiple: true },
         'recall-samples': { type: 'string' },
-        ...samplingFlags,
-        export: { type: 'string' },
-        heatmaps: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
+        ...sharedFlags,
       },
       allowPositionals: true,
     });
@@ -216,19 +206,12 @@ export async function runSearchPatterns(argv: string[], io: CliIo): Promise<numb
       const { search } = outcome;
       if (values.export !== undefined) {
         const dir = absolute(values.export);
-        const written = await exportFileFigures(dir, search.out);
-        if (heads !== null) {
-          written.push(
-            ...(await exportHeatmaps(ctx, jobs, dir, {
-              ...(params.model !== undefined ? { model: params.model } : {}),
-              video: params.videos[0] ?? '',
-              ...(params.question !== undefined ? { question: params.question } : {}),
-              ...(params.sampling ? { sampling: params.sampling } : {}),
-              patterns: search.out,
-              heads,
-            })),
-          );
-        }
+        const written = await exportPatterns(ctx, jobs, dir, search.out, heads, {
+          ...(params.model !== undefined ? { model: params.model } : {}),
+          video: params.videos[0] ?? '',
+          ...(params.question !== undefined ? { question: params.question } : {}),
+          ...(params.sampling ? { sampling: params.sampling } : {}),
+        });
         io.err(`exported ${written.length} files to ${dir}\n`);
       }
       if (values.json) io.out(`${JSON.stringify(search, null, 2)}\n`);

@@ -37,8 +37,8 @@ export function stageText(p: PatternProgress): string {
 /** Where calibration videos come from: the allowed folders (web host), or the native dialog (desktop). */
 function VideoSource() {
   const bridge = useBridge();
-  const browser = usePatterns((s) => s.browser);
-  const browse = usePatterns((s) => s.browse);
+  const browser = useAppState((s) => s.browser);
+  const browse = useAppState((s) => s.browse);
   const addVideo = usePatterns((s) => s.addVideo);
   const loadFile = usePatterns((s) => s.loadFile);
   const [error, setError] = useState<AppErrorData | null>(null);

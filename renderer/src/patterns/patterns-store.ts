@@ -14,10 +14,10 @@ import type { CandidatePreset } from '../../../app/domain/pattern-candidates.js'
 import { decodeHeatmap, type HeatmapRecord } from '../../../app/domain/heatmap-record.js';
 import type { HostBridge } from '../bridge/bridge.js';
 import { headKey } from '../state/captures.js';
-import { listFolder, type BrowserState } from '../state/folders.js';
 import { animationFrame, frameBatch, type FrameScheduler } from '../state/frame-batch.js';
 
-// The Patterns view's state: calibration videos and search settings, the running search (its progress per video
+// The Patterns view's state (the folder browser is the app's, shared with the analysis view): calibration videos
+// and search settings, the running search (its progress per video
 // and layer), the pattern folder's files, the file being browsed with its selected head, that head's layer's
 // heatmaps captured on a video under the file, and a comparison. Its jobs' events are routed by job id; progress is
 // applied once per frame. One store per bridge, kept while the app runs, so leaving the view loses nothing.
@@ -66,7 +66,6 @@ export type LoadState =
 export type GridColour = 'pattern' | 'recall' | 'density';
 
 export interface PatternsState {
-  browser: BrowserState;
   videos: string[];
   candidates: CandidatePreset;
   /** As typed; empty: the preset's target. */
@@ -85,7 +84,6 @@ export interface PatternsState {
   video: string | null;
   capture: CaptureState;
   compare: CompareState;
-  browse(dir?: string): Promise<void>;
   addVideo(path: string): void;
   removeVideo(path: string): void;
   setSettings(
@@ -116,7 +114,6 @@ export function createPatternsStore(
   const latest = new Map<string, PatternProgress>();
 
   const store = createStore<PatternsState>()((set, get) => ({
-    browser: { status: 'idle' },
     videos: [],
     candidates: 'default',
     costTarget: '',
@@ -129,15 +126,6 @@ export function createPatternsStore(
     video: null,
     capture: { ...idleJob, key: null, records: new Map(), promptTokens: null },
     compare: { ...idleJob, other: null, result: null },
-
-    async browse(dir) {
-      set({ browser: { status: 'loading', dir: dir ?? null } });
-      try {
-        set({ browser: { status: 'ready', listing: await listFolder(bridge, dir) } });
-      } catch (err) {
-        set({ browser: { status: 'failed', dir: dir ?? null, error: toErrorData(err) } });
-      }
-    },
 
     addVideo(path) {
       const { videos, video } = get();
