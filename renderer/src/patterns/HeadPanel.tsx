@@ -71,7 +71,7 @@ export function HeadPanel() {
         <button
           type="button"
           onClick={() => void captureLayer()}
-          disabled={video === null || isBusy(capture.status)}
+          disabled={video === null || isBusy(capture.status) || (forThis && capture.status === 'done')}
         >
           {forThis && capture.status === 'done' ? 'Captured' : `Capture layer ${layer}`}
         </button>
