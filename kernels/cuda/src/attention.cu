@@ -59,7 +59,7 @@ void run(const AttentionShape& shape, const AttentionTensors& t, const DeviceInd
 Backend resolve_backend(const AttentionShape& shape, Backend requested) {
   const bool hopper_ok = hopper_device() && (shape.head_dim == 64 || shape.head_dim == 128);
   if (requested == Backend::Hopper && !hopper_ok) {
-    throw Error("attention: the Hopper kernel needs an sm_90 GPU and head dim 64 or 128");
+    throw Error("attention: the Hopper kernel needs an sm_90 GPU and head dim 64 or 128", ErrorKind::Device);
   }
   if (requested == Backend::Auto) return hopper_ok ? Backend::Hopper : Backend::Portable;
   return requested;
@@ -169,11 +169,14 @@ void check_lists(const std::vector<int64_t>& offsets, const std::vector<Id>& ids
 
 }  // namespace
 
-DeviceIndex::DeviceIndex(int64_t n, int32_t heads) : n_(n), heads_(heads) {
+DeviceIndex::DeviceIndex(int64_t n, int32_t heads, Stream stream) : n_(n), heads_(heads) {
   if (n <= 0 || heads <= 0) throw Error("index: N and heads must be positive");
-  const std::vector<int64_t> zeros(static_cast<size_t>(heads * num_blocks(n) + 1), 0);
-  block_offsets = DeviceBuffer<int64_t>(zeros);
-  column_offsets = DeviceBuffer<int64_t>(zeros);
+  const auto entries = static_cast<size_t>(heads * num_blocks(n) + 1);
+  block_offsets = DeviceBuffer<int64_t>(entries);
+  column_offsets = DeviceBuffer<int64_t>(entries);
+  auto* s = reinterpret_cast<cudaStream_t>(stream);
+  MMI_CUDA_CHECK(cudaMemsetAsync(block_offsets.get(), 0, block_offsets.bytes(), s));
+  MMI_CUDA_CHECK(cudaMemsetAsync(column_offsets.get(), 0, column_offsets.bytes(), s));
 }
 
 DeviceIndex DeviceIndex::upload(const std::vector<SparseIndex>& heads) {

@@ -401,6 +401,7 @@ __global__ void grid_scores(const float* column, const float* diagonal, int64_t 
       for (int64_t r = 0; r < s; ++r) {
         if (phase[r] >= 0.0f && (best < 0 || phase[r] > phase[best])) best = r;
       }
+      if (best < 0) break;  // no phase left that is a number (a NaN mass is never taken)
       top += phase[best];
       phase[best] = -1.0f - phase[best];
     }
@@ -492,13 +493,29 @@ DeviceIndex estimate_vertical_slash(const AttentionShape& shape, const void* q, 
 std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shape, const void* q, const void* k,
                                                       const std::vector<VideoRunSpec>& runs, int64_t lines,
                                                       Stream stream_handle) {
-  if (lines < 0) throw Error("grid: lines must be >= 0");
+  if (lines < 0 || lines > kMaxGridLines) {
+    throw Error("grid: lines must be in [0, " + std::to_string(kMaxGridLines) +
+                "] (the phase lines the GPU grid index keeps per video run), got " + std::to_string(lines));
+  }
+  if (static_cast<int64_t>(runs.size()) > kMaxGridRuns) {
+    throw Error("grid: at most " + std::to_string(kMaxGridRuns) + " video runs (what the GPU grid index keeps), got " +
+                    std::to_string(runs.size()));
+  }
   auto* stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  // One phase mass per stride candidate in shared memory: the largest candidate (4 periods) must fit.
+  int device = 0, optin = 0;
+  MMI_CUDA_CHECK(cudaGetDevice(&device));
+  MMI_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const size_t smem_limit = static_cast<size_t>(optin) - sizeof(double) * 3 * 32;
   constexpr double kPriorBonus = 0.02;  // the CPU core's value: the layout's period wins unless clearly beaten
   std::vector<std::vector<GridRunChoice>> out(static_cast<size_t>(shape.heads_q));
   for (const VideoRunSpec& run : runs) {
     if (run.start < 0 || run.length <= 0 || run.start + run.length > shape.n || run.period <= 0) {
       throw Error("grid: bad video run");
+    }
+    if (static_cast<size_t>(std::min(4 * run.period, run.length)) * sizeof(float) > smem_limit) {
+      throw Error("grid: a video run's period of " + std::to_string(run.period) +
+                      " tokens is too long for the GPU grid estimation (its phase masses must fit in shared memory)");
     }
     const int64_t heads = shape.heads_q;
     const int64_t prior = std::min(run.period, run.length);
@@ -515,7 +532,7 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
       const int64_t max_stride = *std::max_element(cands.begin(), cands.end());
       std::vector<int64_t> per_head(static_cast<size_t>(heads * nc));
       for (int64_t h = 0; h < heads; ++h) std::copy(cands.begin(), cands.end(), per_head.begin() + h * nc);
-      const DeviceBuffer<int64_t> dstrides(per_head);
+      const DeviceBuffer<int64_t> dstrides(per_head, stream_handle);
       DeviceBuffer<double> scores(static_cast<size_t>(heads * nc));
       const size_t smem = static_cast<size_t>(max_stride) * sizeof(float);
       MMI_CUDA_CHECK(cudaFuncSetAttribute(grid_scores, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -524,7 +541,7 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
           mass.column.get(), mass.diagonal.get(), mass.length, dstrides.get(), nc, static_cast<int32_t>(lines),
           scores.get(), nullptr, max_stride);
       MMI_CUDA_CHECK_LAUNCH("grid_scores");
-      const std::vector<double> host = scores.download();
+      const std::vector<double> host = scores.download(stream_handle);
       for (int64_t h = 0; h < heads; ++h) {
         double best = -INFINITY;
         int64_t stride = prior;
@@ -550,7 +567,7 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
         strides[static_cast<size_t>(h)] = chosen[static_cast<size_t>(h)].stride;
         max_stride = std::max(max_stride, strides[static_cast<size_t>(h)]);
       }
-      const DeviceBuffer<int64_t> dstrides(strides);
+      const DeviceBuffer<int64_t> dstrides(strides, stream_handle);
       DeviceBuffer<double> score(static_cast<size_t>(heads));
       DeviceBuffer<float> phase(static_cast<size_t>(heads * max_stride));
       const size_t smem = static_cast<size_t>(max_stride) * sizeof(float);
@@ -560,7 +577,7 @@ std::vector<std::vector<GridRunChoice>> estimate_grid(const AttentionShape& shap
           mass.column.get(), mass.diagonal.get(), mass.length, dstrides.get(), 1, static_cast<int32_t>(lines),
           score.get(), phase.get(), max_stride);
       MMI_CUDA_CHECK_LAUNCH("grid_scores");
-      const std::vector<float> pm_all = phase.download();
+      const std::vector<float> pm_all = phase.download(stream_handle);
       for (int64_t h = 0; h < heads; ++h) {
         GridRunChoice& c = chosen[static_cast<size_t>(h)];
         const float* pm = pm_all.data() + h * max_stride;

@@ -15,8 +15,8 @@ namespace mmi::cuda {
 namespace {
 
 constexpr int64_t kB = 64;
-constexpr int kMaxRuns = 8;
-constexpr int kMaxLines = 16;
+constexpr int kMaxRuns = static_cast<int>(kMaxGridRuns);
+constexpr int kMaxLines = static_cast<int>(kMaxGridLines);
 constexpr int kMaxSinks = 256;
 
 struct RunDev {
@@ -234,8 +234,8 @@ DeviceIndex grid_index(int64_t n, const std::vector<std::vector<GridRunChoice>>&
   const int64_t nb = num_blocks(n);
   const int64_t sink_count = std::min({sinks, n, static_cast<int64_t>(kMaxSinks)});
   if (sinks > kMaxSinks) throw Error("grid index: at most 256 sink tokens");
-  DeviceBuffer<RunDev> run_dev(host);
-  DeviceIndex index(n, heads);
+  DeviceBuffer<RunDev> run_dev(host, stream_handle);
+  DeviceIndex index(n, heads, stream_handle);
   index.row_perm = DeviceBuffer<int32_t>(static_cast<size_t>(heads) * n);
   DeviceBuffer<int32_t> inverse(static_cast<size_t>(heads) * n), phase_start(static_cast<size_t>(heads) * n);
   DeviceBuffer<int32_t> first_key(static_cast<size_t>(heads) * nb), last_row(static_cast<size_t>(heads) * nb);

@@ -173,8 +173,8 @@ void counts_to_offsets(DeviceIndex& index, int64_t m, cudaStream_t stream) {
   exclusive_scan(index.column_offsets.get(), m, stream);
   MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
   int64_t total_blocks = 0, total_columns = 0;
-  copy_to_host(&total_blocks, index.block_offsets.get() + m, sizeof(int64_t));
-  copy_to_host(&total_columns, index.column_offsets.get() + m, sizeof(int64_t));
+  copy_to_host(&total_blocks, index.block_offsets.get() + m, sizeof(int64_t), stream);
+  copy_to_host(&total_columns, index.column_offsets.get() + m, sizeof(int64_t), stream);
   index.block_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_blocks > 0 ? total_blocks : 1));
   index.column_ids = DeviceBuffer<int32_t>(static_cast<size_t>(total_columns > 0 ? total_columns : 1));
 }
@@ -209,7 +209,7 @@ DeviceIndex vertical_slash_index(int64_t n, int32_t heads, const int32_t* vertic
                                        slash_count > 0 ? slash_count : 1, sc);
   MMI_CUDA_CHECK_LAUNCH("vs_prepare");
 
-  DeviceIndex index(n, heads);
+  DeviceIndex index(n, heads, stream_handle);
   const int threads = 128;
   const auto grid = static_cast<unsigned>((m + threads - 1) / threads);
   vs_count<<<grid, threads, 0, stream>>>(n, heads, vlist, vc, scn, sc, index.block_offsets.get(),

@@ -10,14 +10,16 @@ void check(int code, const char* what, const char* file, int line) {
   if (code == cudaSuccess) return;
   const auto err = static_cast<cudaError_t>(code);
   throw Error(std::string("CUDA error ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ") in " + what +
-              " at " + file + ":" + std::to_string(line));
+                  " at " + file + ":" + std::to_string(line),
+              err == cudaErrorMemoryAllocation ? ErrorKind::OutOfMemory : ErrorKind::Device);
 }
 
 void check_launch(const char* kernel, const char* file, int line) {
   const cudaError_t err = cudaGetLastError();
   if (err == cudaSuccess) return;
   throw Error(std::string("CUDA launch of ") + kernel + " failed: " + cudaGetErrorName(err) + " (" +
-              cudaGetErrorString(err) + ") at " + file + ":" + std::to_string(line));
+                  cudaGetErrorString(err) + ") at " + file + ":" + std::to_string(line),
+              ErrorKind::Device);
 }
 
 int device_count() noexcept {
@@ -51,7 +53,8 @@ void* device_alloc(size_t bytes) {
   const cudaError_t err = cudaMalloc(&ptr, bytes);
   if (err != cudaSuccess) {
     cudaGetLastError();
-    throw Error("cannot allocate " + std::to_string(bytes) + " bytes on the GPU: " + cudaGetErrorString(err));
+    throw Error("cannot allocate " + std::to_string(bytes) + " bytes on the GPU: " + cudaGetErrorString(err),
+                err == cudaErrorMemoryAllocation ? ErrorKind::OutOfMemory : ErrorKind::Device);
   }
   return ptr;
 }
@@ -60,12 +63,27 @@ void device_free(void* ptr) noexcept {
   if (ptr) cudaFree(ptr);
 }
 
-void copy_to_device(void* dst, const void* src, size_t bytes) {
-  MMI_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+namespace {
+
+void copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, Stream stream) {
+  if (stream == nullptr) {
+    MMI_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    return;
+  }
+  // Pageable host memory: the copy is queued on the stream, and the wait makes it complete before the host buffer
+  // can go away or be read.
+  MMI_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
-void copy_to_host(void* dst, const void* src, size_t bytes) {
-  MMI_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}  // namespace
+
+void copy_to_device(void* dst, const void* src, size_t bytes, Stream stream) {
+  copy(dst, src, bytes, cudaMemcpyHostToDevice, stream);
+}
+
+void copy_to_host(void* dst, const void* src, size_t bytes, Stream stream) {
+  copy(dst, src, bytes, cudaMemcpyDeviceToHost, stream);
 }
 
 void device_memset(void* dst, int value, size_t bytes) { MMI_CUDA_CHECK(cudaMemset(dst, value, bytes)); }

@@ -19,7 +19,9 @@ EncodeTiled encoder() {
     void* ptr = nullptr;
     cudaDriverEntryPointQueryResult status{};
     MMI_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &status));
-    if (status != cudaDriverEntryPointSuccess || !ptr) throw Error("the CUDA driver has no cuTensorMapEncodeTiled");
+    if (status != cudaDriverEntryPointSuccess || !ptr) {
+      throw Error("the CUDA driver has no cuTensorMapEncodeTiled", ErrorKind::Device);
+    }
     return reinterpret_cast<EncodeTiled>(ptr);
   }();
   return fn;
@@ -35,7 +37,9 @@ CUtensorMap make_map(const void* base, int64_t heads, int64_t n, int d, DType dt
                                3, const_cast<void*>(base), dims, strides, box, element_strides,
                                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) throw Error("cuTensorMapEncodeTiled failed with code " + std::to_string(static_cast<int>(r)));
+  if (r != CUDA_SUCCESS) {
+    throw Error("cuTensorMapEncodeTiled failed with code " + std::to_string(static_cast<int>(r)), ErrorKind::Device);
+  }
   return map;
 }
 

@@ -3,6 +3,8 @@
 // on sampled rows. Outputs are poisoned with NaN before each run so an unwritten element fails the check.
 #include "check.hpp"
 
+#include <cuda_runtime.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,6 +28,7 @@
 #include "mmi/attention/synthetic.hpp"
 #include "mmi/cuda/attention.hpp"
 #include "mmi/cuda/estimate.hpp"
+#include "mmi/cuda/heatmap.hpp"
 #include "mmi/cuda/index_build.hpp"
 
 namespace mmi::kernels_tool {
@@ -622,6 +625,151 @@ void check_estimation(Report& report) {
   }
 }
 
+// GPU heatmaps against the CPU core's attention::heatmaps on the same 16-bit inputs and index: masks, sample counts
+// and coverage identical, mass to fp32 rounding, recall within 1e-4.
+void check_heatmap_case(Report& report, const std::string& label, const HostQKV& h,
+                        const std::vector<SparseIndex>& index, const attention::HeatmapOptions& options) {
+  std::vector<int64_t> heads(static_cast<size_t>(h.shape.heads_q));
+  std::iota(heads.begin(), heads.end(), 0);
+  const std::string name = "heatmaps " + label + " " + h.shape.describe() + " G=" + std::to_string(options.grid) +
+                           " S=" + std::to_string(options.samples) + (options.causal ? "" : " non-causal");
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    const auto cpu = attention::heatmaps(h.qv(), h.kv(), index, heads, options);
+    DeviceQKV d(h.shape);
+    h.upload(d);
+    const cuda::DeviceIndex di = cuda::DeviceIndex::upload(index);
+    const auto gpu = cuda::heatmaps(h.shape.attention(), d.q.get(), d.k.get(), di.view(), heads, options);
+    ErrorStats e;
+    double num = 0.0, den = 0.0, recall_diff = 0.0;
+    bool exact = gpu.size() == cpu.size();
+    for (size_t i = 0; exact && i < cpu.size(); ++i) {
+      const attention::Heatmap &c = cpu[i], &g = gpu[i];
+      exact = c.head == g.head && c.rows == g.rows && c.mask == g.mask && c.mask_permuted == g.mask_permuted &&
+              c.row_samples == g.row_samples && c.row_samples_permuted == g.row_samples_permuted &&
+              c.coverage == g.coverage;
+      for (const auto& [cm, gm] : {std::pair{&c.mass, &g.mass}, std::pair{&c.mass_permuted, &g.mass_permuted}}) {
+        for (size_t j = 0; j < cm->size(); ++j) {
+          const double diff = static_cast<double>((*gm)[j]) - static_cast<double>((*cm)[j]);
+          num += diff * diff;
+          den += static_cast<double>((*cm)[j]) * static_cast<double>((*cm)[j]);
+          e.max_abs = std::max(e.max_abs, std::fabs(diff));
+          e.nonfinite += std::isfinite((*gm)[j]) ? 0 : 1;
+          ++e.compared;
+        }
+      }
+      recall_diff = std::max(recall_diff, std::fabs(c.recall - g.recall));
+    }
+    e.rel_l2 = den > 0.0 ? std::sqrt(num / den) : 0.0;
+    const bool pass = exact && recall_diff <= 1e-4;
+    report.add(name + " mass", e, 1e-4, seconds_since(t0));
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "masks, sample counts, coverage %s; recall max diff %.1e",
+                  exact ? "identical" : "DIFFER", recall_diff);
+    report.add_exact(name + " masks and recall", pass, detail);
+  } catch (const std::exception& e) {
+    report.error(name, e.what());
+  }
+}
+
+void check_heatmaps(Report& report, bool quick) {
+  std::mt19937_64 rng(23);
+  {
+    const Shape s{777, 4, 2, 128, DType::bf16};
+    const HostQKV h = host_random(s, 31);
+    std::vector<SparseIndex> index;
+    for (int32_t head = 0; head < s.heads_q; ++head) index.push_back(random_index(s.n, 0.2, 0.03, head % 2 == 1, rng));
+    check_heatmap_case(report, "random-index+perms", h, index, {32, 16, true, 0.0f});
+    if (!quick) check_heatmap_case(report, "random-index+perms", h, index, {777, 100, false, 0.0f});
+  }
+  if (quick) return;
+  // Estimated grid (permuted) and vertical-slash indices on video-like inputs, f16 and head dim 80 too.
+  const int64_t n = 4096;
+  attention::SyntheticSpec spec;
+  spec.layout = attention::synthetic_video_layout(n, 8, 12, 64, 96);
+  spec.heads_q = 4;
+  spec.heads_kv = 2;
+  spec.dim = 80;
+  spec.seed = 41;
+  const attention::QKV x = attention::synthetic_qkv(spec);
+  for (const DType dtype : {DType::bf16, DType::f16}) {
+    const HostQKV h = host_from(x, dtype);
+    for (const attention::Pattern p : {attention::Pattern::grid, attention::Pattern::vertical_slash}) {
+      attention::PatternConfig cfg;
+      cfg.pattern = p;
+      cfg.sink_tokens = 64;
+      cfg.local_tokens = 512;
+      cfg.grid_lines = 4;
+      cfg.vertical_slash = {100, 500};
+      const auto est = attention::estimate_heads(h.qv(), h.kv(), spec.layout, std::vector{cfg});
+      std::vector<SparseIndex> index;
+      for (const auto& e : est) index.push_back(e.index);
+      check_heatmap_case(report, std::string("pattern ") + attention::pattern_name(p), h, index, {64, 64, true, 0.0f});
+    }
+  }
+}
+
+// estimate_grid refuses what the GPU grid index cannot keep (more than 16 lines or 8 video runs) with an
+// InvalidArgument error; at 16 lines it agrees with the CPU core, on a non-blocking stream as on the default one.
+void check_grid_limits(Report& report) {
+  const int64_t n = 2048;
+  attention::SyntheticSpec spec;
+  spec.layout = attention::synthetic_video_layout(n, 4, 8, 64, 64);
+  spec.heads_q = 2;
+  spec.heads_kv = 1;
+  spec.dim = 64;
+  spec.seed = 13;
+  const HostQKV h = host_from(attention::synthetic_qkv(spec), DType::bf16);
+  DeviceQKV d(h.shape);
+  h.upload(d);
+  const auto shape = h.shape.attention();
+  std::vector<cuda::VideoRunSpec> runs;
+  for (const auto& r : spec.layout.video_runs()) runs.push_back({r.start, r.length(), r.period()});
+  auto refused = [&](const std::string& name, int64_t lines, const std::vector<cuda::VideoRunSpec>& which) {
+    try {
+      cuda::estimate_grid(shape, d.q.get(), d.k.get(), which, lines);
+      report.add_exact(name, false, "accepted");
+    } catch (const cuda::Error& e) {
+      report.add_exact(name, e.kind() == cuda::ErrorKind::InvalidArgument, std::string("refused: ") + e.what());
+    }
+  };
+  refused("estimation grid refuses 17 lines", cuda::kMaxGridLines + 1, runs);
+  refused("estimation grid refuses 9 video runs", 4, std::vector<cuda::VideoRunSpec>(9, runs.front()));
+  try {
+    attention::PatternConfig cfg;
+    cfg.pattern = attention::Pattern::grid;
+    cfg.sink_tokens = 64;
+    cfg.local_tokens = 256;
+    cfg.grid_lines = cuda::kMaxGridLines;
+    const auto cpu = attention::estimate_heads(h.qv(), h.kv(), spec.layout, std::vector{cfg});
+    cudaStream_t stream = nullptr;
+    MMI_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    struct Destroy {
+      cudaStream_t s;
+      ~Destroy() { cudaStreamDestroy(s); }
+    } destroy{stream};
+    const auto on_default = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, cuda::kMaxGridLines);
+    const auto on_stream = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, cuda::kMaxGridLines, stream);
+    int agree = 0, same = 0, total = 0;
+    for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+      for (size_t r = 0; r < runs.size(); ++r) {
+        const auto& c = cpu[static_cast<size_t>(head)].grid[r];
+        const auto& g = on_default[static_cast<size_t>(head)][r];
+        const auto& s = on_stream[static_cast<size_t>(head)][r];
+        ++total;
+        agree += c.run.stride == g.stride && c.phases == g.phases ? 1 : 0;
+        same += s.stride == g.stride && s.phases == g.phases && s.score == g.score ? 1 : 0;
+      }
+    }
+    report.add_exact("estimation grid at 16 lines vs CPU", agree == total,
+                     std::to_string(agree) + " of " + std::to_string(total) + " runs agree with the CPU core");
+    report.add_exact("estimation grid on a non-blocking stream", same == total,
+                     std::to_string(same) + " of " + std::to_string(total) + " runs identical to the default stream");
+  } catch (const std::exception& e) {
+    report.error("estimation grid at 16 lines", e.what());
+  }
+}
+
 // A few small problems touching every kernel path (dense, sparse with permutations, column tiles, the index
 // builder), for compute-sanitizer, under which everything runs tens of times slower.
 void check_quick(Report& report) {
@@ -641,6 +789,8 @@ void check_quick(Report& report) {
     for (int32_t head = 0; head < s.heads_q; ++head) index.push_back(random_index(s.n, 0.3, 0.05, head == 1, rng));
     check_sparse_case(report, "random-index", h, index);
   }
+  check_grid_limits(report);
+  check_heatmaps(report, true);
 }
 
 }  // namespace
@@ -658,6 +808,8 @@ int run_check(const CheckOptions& options) {
     check_vertical_slash_builder(report);
     check_patterns(report);
     check_estimation(report);
+    check_grid_limits(report);
+    check_heatmaps(report, false);
     if (options.large) check_large(report);
   }
   std::printf("check: %d of %d passed\n", report.total() - report.failures(), report.total());

@@ -60,7 +60,7 @@ struct DeviceIndexView {
 class DeviceIndex {
  public:
   DeviceIndex() = default;
-  DeviceIndex(int64_t n, int32_t heads);  // empty lists, no permutations
+  DeviceIndex(int64_t n, int32_t heads, Stream stream = nullptr);  // empty lists (zeroed on `stream`), no permutations
 
   static DeviceIndex upload(const std::vector<SparseIndex>& heads);
   std::vector<SparseIndex> download() const;

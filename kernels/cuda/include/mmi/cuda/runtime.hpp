@@ -1,6 +1,10 @@
 // Host-side CUDA plumbing shared by the attention kernels and their callers: checked calls that throw, an owning
 // device buffer, device discovery. Nothing here needs a GPU to compile; everything throws mmi::cuda::Error when a
 // GPU is absent or a call fails, so callers (the C API) turn it into a status code at their boundary.
+//
+// Streams: copies given a stream are ordered on it (queued after the work already on it) and return once it has
+// finished them, so callers may pass a non-blocking stream. Copies without one (nullptr) use the legacy default
+// stream, which orders itself only with blocking streams.
 #pragma once
 
 #include <cstddef>
@@ -16,9 +20,18 @@ namespace mmi::cuda {
 
 using Stream = CUstream_st*;
 
+// What went wrong, for callers that map errors to their own codes: the caller's arguments (a shape, a budget or a
+// limit of these kernels: the default), GPU memory, or the device (a failed CUDA call, a missing capability).
+enum class ErrorKind : int32_t { InvalidArgument = 0, OutOfMemory = 1, Device = 2 };
+
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what, ErrorKind kind = ErrorKind::InvalidArgument)
+      : std::runtime_error(what), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_;
 };
 
 // Throws Error naming the failed call, file and line when `code` (a cudaError_t) is not cudaSuccess.
@@ -49,8 +62,8 @@ DeviceInfo current_device();
 // Owning device allocation of `count` elements of T. Move-only; frees on destruction.
 void* device_alloc(size_t bytes);
 void device_free(void* ptr) noexcept;
-void copy_to_device(void* dst, const void* src, size_t bytes);
-void copy_to_host(void* dst, const void* src, size_t bytes);
+void copy_to_device(void* dst, const void* src, size_t bytes, Stream stream = nullptr);
+void copy_to_host(void* dst, const void* src, size_t bytes, Stream stream = nullptr);
 void device_memset(void* dst, int value, size_t bytes);
 void synchronize();
 
@@ -61,8 +74,8 @@ class DeviceBuffer {
   explicit DeviceBuffer(size_t count) : count_(count) {
     if (count_ > 0) ptr_ = static_cast<T*>(device_alloc(count_ * sizeof(T)));
   }
-  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
-    if (count_ > 0) copy_to_device(ptr_, host.data(), count_ * sizeof(T));
+  explicit DeviceBuffer(const std::vector<T>& host, Stream stream = nullptr) : DeviceBuffer(host.size()) {
+    if (count_ > 0) copy_to_device(ptr_, host.data(), count_ * sizeof(T), stream);
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -81,9 +94,9 @@ class DeviceBuffer {
   T* get() const { return ptr_; }
   size_t size() const { return count_; }
   size_t bytes() const { return count_ * sizeof(T); }
-  std::vector<T> download() const {
+  std::vector<T> download(Stream stream = nullptr) const {
     std::vector<T> host(count_);
-    if (count_ > 0) copy_to_host(host.data(), ptr_, bytes());
+    if (count_ > 0) copy_to_host(host.data(), ptr_, bytes(), stream);
     return host;
   }
 
