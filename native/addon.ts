@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The C API version this TypeScript layer was written for (MMI_API_VERSION in native/include/mmi.h). */
-export const API_VERSION = 2;
+export const API_VERSION = 3;
 
 export type DType = 'f32' | 'f16' | 'bf16';
 
@@ -106,6 +106,8 @@ export interface NativeHeatmap {
 
 export interface NativeRunOptions {
   threads?: number;
+  /** Dense, sparse and heatmap calls (mmi_run_options.device). */
+  device?: Device | 'auto';
 }
 
 /** What a model folder holds and the rules its inputs follow (Model.info()). */
@@ -135,7 +137,14 @@ export interface NativeModelInfo {
   maxPixels: number;
   /** CPU threads the model computes with. */
   threads: number;
+  /** Where it computes. */
+  device: Device;
+  /** One line for people: "cpu (16 threads)" or "cuda: <GPU>, <cuBLASLt>". */
+  backend: string;
 }
+
+/** Where a model computes. */
+export type Device = 'cpu' | 'gpu';
 
 export interface NativeVideoInfo {
   /** Grid in patches: temporal patches, patch rows, patch columns. */
@@ -264,6 +273,10 @@ export interface BackendInfo {
   gpuCount: number;
   cpuThreads: number;
   detail: string;
+  /** Whether models can run on the GPU (a GPU and cuBLASLt). */
+  gpuUsable: boolean;
+  /** Where a model loaded with device 'auto' runs now (the environment's MMI_DEVICE included). */
+  autoDevice: Device;
 }
 
 export interface NativeAddon {
@@ -271,7 +284,12 @@ export interface NativeAddon {
   backendInfo(): BackendInfo;
   loadModel(
     dir: string,
-    options?: { threads?: number; visionChunkFrames?: number; tokenChunk?: number },
+    options?: {
+      threads?: number;
+      visionChunkFrames?: number;
+      tokenChunk?: number;
+      device?: Device | 'auto';
+    },
   ): NativeJob<NativeModel>;
   loadPatternFile(
     path: string,

@@ -1,7 +1,8 @@
 // The attention core from TypeScript: dense and sparse attention, pattern estimation, heatmaps, synthetic inputs.
 // Every long call runs on a native thread of its own (the event loop never waits), takes an AbortSignal and a
 // progress callback, and rejects with an MmiError whose `code` names the failure. Inputs are read in place from
-// the caller's typed arrays: do not modify or transfer them until the promise settles.
+// the caller's typed arrays: do not modify or transfer them until the promise settles. Dense and sparse attention and
+// heatmaps run on the GPU's kernels when one is present (see DeviceOption); estimation runs on the CPU.
 import {
   loadAddon,
   type Density,
@@ -37,6 +38,15 @@ export interface RunOptions {
   threads?: number;
 }
 
+/** Where dense, sparse and heatmap calls run. 'auto' (default): fp16/bf16 inputs on the GPU when one is present,
+ * fp32 inputs on the CPU (at their precision), and on the CPU what the GPU kernels do not take (non-causal, segments,
+ * a query offset, head dims other than 64/80/128 for attention); 'gpu': the GPU, fp32 rounded to bf16, refusing what
+ * its kernels do not take (MMI_INVALID_ARGUMENT) or a machine without one (MMI_DEVICE_UNAVAILABLE); 'cpu': never the
+ * GPU, as MMI_DEVICE=cpu in the environment makes 'auto'. On the GPU progress comes once, at the end. */
+export interface DeviceOption {
+  device?: 'auto' | 'cpu' | 'gpu';
+}
+
 /** Per query head, a sparse index estimated for one input (or built from exported heads). */
 export class SparseIndex {
   /** @internal */
@@ -65,7 +75,7 @@ export class SparseIndex {
   }
 }
 
-export interface DenseOptions extends RunOptions {
+export interface DenseOptions extends RunOptions, DeviceOption {
   /** Default true: key k attends only rows r >= k. */
   causal?: boolean;
   /** cu_seqlens: [0, s1, ..., N]; attention stays within each segment (the vision tower's windows). */
@@ -104,7 +114,7 @@ export async function estimateIndex(q: Tensor, k: Tensor, options: EstimateOptio
   return new SparseIndex(native);
 }
 
-export interface SparseOptions extends RunOptions {
+export interface SparseOptions extends RunOptions, DeviceOption {
   causal?: boolean;
   scale?: number;
   out?: Float32Array;
@@ -121,7 +131,7 @@ export function attentionSparse(
   return run(signal, () => loadAddon().attentionSparse(q, k, v, index.native, rest, out ?? null, onProgress));
 }
 
-export interface HeatmapOptions extends RunOptions {
+export interface HeatmapOptions extends RunOptions, DeviceOption {
   /** Query rows sampled evenly, first and last included (default 256). */
   samples?: number;
   /** G: the grid is G×G (default 256, at most 4096). */

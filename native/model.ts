@@ -1,13 +1,15 @@
-// The model runtime from TypeScript (Qwen2.5-VL on the CPU): load a model folder, encode video frames into a
-// video's features, pre-fill a session and decode tokens as they come. Every long call runs on a native thread of
-// its own (the event loop never waits), takes an AbortSignal and reports progress; failures are MmiError with the
-// engine's code, kind, file and subject. Cancellation is checked between temporal patches, layers and tokens.
+// The model runtime from TypeScript (Qwen2.5-VL on the GPU when one is usable, else on the CPU): load a model
+// folder, encode video frames into a video's features, pre-fill a session and decode tokens as they come. Every
+// long call runs on a native thread of its own (the event loop never waits), takes an AbortSignal and reports
+// progress; failures are MmiError with the engine's code, kind, file and subject. Cancellation is checked between
+// temporal patches, layers and tokens.
 // Calls on one model are serialised by the engine; a session or encoder runs one job at a time, and its quick
 // calls (state, rewind) throw while a job runs on it rather than wait.
 import {
   loadAddon,
   type BackendInfo,
   type DecodeStop,
+  type Device,
   type HeadHeatmap,
   type HeadReport,
   type NativeEncoder,
@@ -27,6 +29,7 @@ import { callSync, runJob } from './errors.js';
 export type {
   BackendInfo,
   DecodeStop,
+  Device,
   NativeDecodeOptions as DecodeOptions,
   DenseReason,
   HeadHeatmap,
@@ -50,10 +53,14 @@ export interface LoadOptions {
   visionChunkFrames?: number;
   /** Rows per chunk of the language model's projections and MLP; default 512. */
   tokenChunk?: number;
+  /** 'auto' (default): the GPU when one is usable, else the CPU; the environment variable MMI_DEVICE (cpu, gpu or
+   * auto) overrides what 'auto' picks. 'gpu' fails with MMI_DEVICE_UNAVAILABLE saying why when there is none. */
+  device?: Device | 'auto';
   signal?: AbortSignal;
 }
 
-/** Where the engine can compute: the CPU always; the GPUs the CUDA runtime sees when this build has CUDA code. */
+/** Where the engine can compute: the CPU always; the GPUs the CUDA runtime sees when this build has CUDA code; and
+ * where a model loaded with device 'auto' runs now. */
 export function backendInfo(): BackendInfo {
   return callSync(() => loadAddon().backendInfo());
 }
@@ -64,8 +71,9 @@ export class Model {
     readonly native: NativeModel,
   ) {}
 
-  /** Loads (memory-maps) a Hugging Face model folder; MMI_NOT_FOUND / MMI_MODEL_INVALID / MMI_UNSUPPORTED_MODEL
-   * name the file and the tensor or key. */
+  /** Loads (memory-maps) a Hugging Face model folder, and on the GPU uploads its weights; MMI_NOT_FOUND /
+   * MMI_MODEL_INVALID / MMI_UNSUPPORTED_MODEL name the file and the tensor or key, MMI_DEVICE_UNAVAILABLE and
+   * MMI_OUT_OF_MEMORY say why the GPU cannot take it. */
   static async load(dir: string, options: LoadOptions = {}): Promise<Model> {
     const { signal, ...rest } = options;
     return new Model(await runJob(signal, () => loadAddon().loadModel(dir, rest)));
@@ -159,15 +167,19 @@ export class Video {
   }
 }
 
+/** How a pre-fill attends. On a model on the GPU: the GPU runs dense, A-shape, vertical-slash and grid heads (at head
+ * dims 64, 80 and 128) and refuses a file with other sparse heads (MMI_INVALID_ARGUMENT naming the head); head
+ * reports come after the pre-fill, with the pattern's tile density and no recall or per-head times; heatmaps and
+ * the recall floor need the CPU (MMI_INVALID_ARGUMENT). */
 export interface Attention {
   /** Per-head sparse patterns; absent or null: every head dense. */
   patterns?: PatternFile | null;
   /** Prompts shorter than this run dense (default 16384: below it sparse attention does not pay). */
   denseBelowTokens?: number;
-  /** 0 (default): off; else heads whose estimated recall is lower run dense. */
+  /** 0 (default): off; else heads whose estimated recall is lower run dense (CPU only). */
   recallFloor?: number;
   recallSamples?: number;
-  /** Heads whose heatmaps onHeatmap receives (fresh pre-fills only); grid G (default 64), sampled rows (64). */
+  /** Heads whose heatmaps onHeatmap receives (fresh pre-fills, CPU only); grid G (default 64), sampled rows (64). */
   heatmaps?: { heads: { layer: number; head: number }[]; grid?: number; samples?: number };
 }
 

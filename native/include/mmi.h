@@ -7,7 +7,8 @@
  *
  * Operands are contiguous: q [Hq, N, D], k/v [Hkv, N, D] (GQA: query head h reads kv head h / (Hq/Hkv)), in fp32,
  * fp16 or bf16 (16-bit values passed as their raw bits); outputs are fp32 [Hq, N, D]. Every buffer comes with
- * its length in elements, checked against the shape. Nothing here needs a GPU. */
+ * its length in elements, checked against the shape. Nothing here needs a GPU; where one is present, models run on
+ * it (see mmi_device). */
 #ifndef MMI_H
 #define MMI_H
 
@@ -18,7 +19,7 @@
 extern "C" {
 #endif
 
-#define MMI_API_VERSION 2
+#define MMI_API_VERSION 3
 
 typedef enum mmi_status {
   MMI_OK = 0,
@@ -79,6 +80,14 @@ typedef struct mmi_run_options {
   mmi_cancel* cancel;     /* may be NULL */
   mmi_progress_fn progress; /* may be NULL; done ascending, last call done == total */
   void* progress_user;
+  /* mmi_device (enum below) for the attention calls (dense, sparse, heatmaps); 0: AUTO. AUTO runs fp16/bf16 inputs
+   * on the GPU's kernels when a GPU is present and keeps fp32 inputs on the CPU (at their precision); GPU also
+   * rounds fp32 inputs to bf16, and refuses calls the GPU kernels do not take (MMI_INVALID_ARGUMENT) or a machine
+   * without a GPU (MMI_DEVICE_UNAVAILABLE); CPU, or MMI_DEVICE=cpu in the environment, keeps them on the CPU. The
+   * GPU kernels take causal attention with queries = keys over one segment at head dims 64, 80 and 128 (dense and
+   * sparse; other calls run on the CPU under AUTO), and heatmaps at any head dim. Index estimation and the model
+   * runtime's calls do not read it. On the GPU, threads is not used and progress comes once, at the end. */
+  int32_t device;
 } mmi_run_options; /* a NULL mmi_run_options* means all defaults */
 
 /* ---- modality layout ---------------------------------------------------------------------------------------- */
@@ -258,12 +267,21 @@ mmi_status mmi_synthetic_layout(int64_t tokens, int64_t h, int64_t w, mmi_segmen
 
 /* ---- where the engine can compute --------------------------------------------------------------------------- */
 
+/* Where a model computes. AUTO: the GPU when the model runtime can use one (a CUDA GPU and cuBLASLt, in a build
+ * with CUDA), else the CPU; the environment variable MMI_DEVICE (cpu, gpu or auto) overrides what AUTO picks, so a
+ * user can keep the engine on the CPU without changing the program. GPU: the GPU or MMI_DEVICE_UNAVAILABLE saying
+ * why not. */
+typedef enum mmi_device { MMI_DEVICE_AUTO = 0, MMI_DEVICE_CPU = 1, MMI_DEVICE_GPU = 2 } mmi_device;
+
 typedef struct mmi_backend_info {
   int32_t cuda_built;  /* nonzero when this build holds CUDA code */
   int32_t gpu_count;   /* devices the CUDA runtime reports (0 when not built with CUDA, no driver or no GPU) */
   int32_t cpu_threads; /* hardware threads */
   const char* detail;  /* one line for people; valid until the next call on this thread */
+  int32_t gpu_usable;  /* nonzero when models can run on the GPU (a GPU and cuBLASLt) */
+  int32_t auto_device; /* mmi_device (CPU or GPU) that MMI_DEVICE_AUTO picks now, MMI_DEVICE included */
 } mmi_backend_info;
+/* Errors: MMI_INVALID_ARGUMENT when MMI_DEVICE holds something other than cpu, gpu or auto. */
 mmi_status mmi_backend_info_get(mmi_backend_info* out);
 
 /* ---- models ------------------------------------------------------------------------------------------------ */
@@ -274,10 +292,12 @@ typedef struct mmi_model_options {
   int32_t threads;             /* 0: one per hardware thread */
   int64_t vision_chunk_frames; /* temporal patches the vision tower encodes at once (0: 1) */
   int64_t token_chunk;         /* rows per chunk of the language model's projections and MLP (0: 512) */
+  int32_t device;              /* mmi_device; 0: AUTO */
 } mmi_model_options;           /* NULL: all defaults */
 
 /* Errors: MMI_NOT_FOUND, MMI_MODEL_INVALID or MMI_UNSUPPORTED_MODEL, with mmi_last_error_info naming the file and
- * the tensor or key. */
+ * the tensor or key; on the GPU also MMI_DEVICE_UNAVAILABLE (device GPU without a usable one) and MMI_OUT_OF_MEMORY
+ * (the weights do not fit). */
 mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi_model** out);
 void mmi_model_destroy(mmi_model* model);
 
@@ -297,6 +317,8 @@ typedef struct mmi_model_info {
   int64_t patch, merge, temporal_patch, tokens_per_second; /* vision: sides are multiples of patch * merge */
   int64_t min_pixels, max_pixels;                          /* preprocessor_config.json */
   int32_t threads;                                         /* CPU threads the model computes with */
+  int32_t device;      /* mmi_device it computes on: CPU or GPU */
+  const char* backend; /* e.g. "cpu (16 threads)" or "cuda: NVIDIA H100 80GB HBM3 (sm_90, ...), cuBLASLt 130100" */
 } mmi_model_info;
 mmi_status mmi_model_info_get(const mmi_model* model, mmi_model_info* out);
 

@@ -20,15 +20,16 @@ import { EngineRunner } from './runner.js';
 
 export type Send = (message: HostMessage) => void;
 
+/** Where models loaded with device 'auto' run (the GPU when usable, unless MMI_DEVICE says otherwise); each answer
+ * reports the device it ran on. */
 export function backendReport(): EngineBackend {
   const info = backendInfo();
-  // This build's model runtime computes on the CPU; GPUs are reported as the CUDA runtime sees them.
   return {
-    device: 'cpu',
+    device: info.autoDevice,
     cpuThreads: info.cpuThreads,
     cudaBuilt: info.cudaBuilt,
     gpus: info.gpuCount,
-    detail: info.gpuCount > 0 ? `${info.detail}; questions run on the CPU in this version` : info.detail,
+    detail: info.detail,
   };
 }
 

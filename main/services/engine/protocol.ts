@@ -19,7 +19,7 @@ import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/api/video.js';
 // as events tagged with its request id before its response.
 
 /** Bumped with every change here: a host built from other sources refuses to talk (run `npm run build:ts`). */
-export const ENGINE_PROTOCOL = 1;
+export const ENGINE_PROTOCOL = 2;
 
 export const ChatMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant']),
@@ -38,6 +38,9 @@ export const ModelRefSchema = z.object({
   dir: z.string().min(1),
   /** CPU threads; 0: one per core. */
   threads: z.number().int().nonnegative().max(1024),
+  /** Where it computes; absent or 'auto': the GPU when one is usable, else the CPU (MMI_DEVICE in the engine's
+   * environment overrides 'auto'). */
+  device: z.enum(['auto', 'cpu', 'gpu']).optional(),
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 

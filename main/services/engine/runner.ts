@@ -10,6 +10,7 @@ import {
 import {
   Model,
   type Attention,
+  type Device,
   type HeadHeatmap,
   type HeadReport,
   type PatternFile,
@@ -52,16 +53,17 @@ interface Conversation {
 
 export type EmitAskEvent = (event: AskEvent) => void;
 
-const modelKey = (ref: ModelRef): string => `${ref.dir}\0${ref.threads}`;
+const modelKey = (ref: ModelRef): string => `${ref.dir}\0${ref.threads}\0${ref.device ?? 'auto'}`;
 
 export class EngineRunner {
   private loaded: Loaded | null = null;
   private readonly conversations = new Map<string, Conversation>();
   private readonly patternFiles = new Map<string, PatternFile>();
 
-  /** Reads a model folder (and a pattern file against it) without keeping it. */
+  /** Reads a model folder (and a pattern file against it) without keeping it: on the CPU, whose load only maps the
+   * weights (a GPU load would upload them). */
   async inspect(ref: ModelRef, patterns: string | null): Promise<InspectResult> {
-    const model = await Model.load(ref.dir, { threads: ref.threads || undefined });
+    const model = await Model.load(ref.dir, { threads: ref.threads || undefined, device: 'cpu' });
     try {
       await loadPromptRules(ref.dir);
       const info = model.info();
@@ -109,6 +111,15 @@ export class EngineRunner {
     const patterns = params.patterns === null ? null : await this.patternFile(loaded, params.patterns);
     progress('load', 1, 1);
 
+    const device = loaded.model.info().device;
+    if (params.heatmaps && device === 'gpu') {
+      // Said before the video is decoded and encoded; the engine would refuse at the pre-fill.
+      throw new AppError(
+        'BAD_REQUEST',
+        'Heatmaps are captured on the CPU only: this model runs on the GPU. Start the engine with MMI_DEVICE=cpu ' +
+          'for heatmaps, or ask without them.',
+      );
+    }
     const attention: Attention = {
       patterns,
       ...(params.denseBelowTokens !== null ? { denseBelowTokens: params.denseBelowTokens } : {}),
@@ -196,6 +207,7 @@ export class EngineRunner {
 
     try {
       return await this.answer(loaded, conversation, params, emit, signal, {
+        device,
         started,
         loadMs,
         videoMs,
@@ -220,6 +232,7 @@ export class EngineRunner {
     emit: EmitAskEvent,
     signal: AbortSignal,
     done: {
+      device: Device;
       started: number;
       loadMs: number;
       videoMs: number;
@@ -269,7 +282,7 @@ export class EngineRunner {
       prefilledTokens: done.prefilledTokens,
       cachedTokens: done.cachedTokens,
       videoTokens: done.videoTokens,
-      device: 'cpu',
+      device: done.device,
       timings: {
         loadMs: done.loadMs,
         videoMs: done.videoMs,
@@ -292,7 +305,11 @@ export class EngineRunner {
     this.patternFiles.clear();
     this.loaded?.model.dispose();
     this.loaded = null;
-    const model = await Model.load(ref.dir, { threads: ref.threads || undefined, signal });
+    const model = await Model.load(ref.dir, {
+      threads: ref.threads || undefined,
+      device: ref.device ?? 'auto',
+      signal,
+    });
     try {
       const rules = await loadPromptRules(ref.dir);
       this.loaded = { key, dir: ref.dir, model, rules };

@@ -137,7 +137,7 @@ export class EngineService {
           ? null
           : await ctx.files.checkRead(params.patterns);
     const request: EngineAskParams = {
-      model: { dir: record.choice.dir, threads: this.threads },
+      model: { dir: record.choice.dir, threads: this.threads, device: deviceFor(record.choice) },
       conversationId: record.id,
       history: record.history,
       answerEnded: record.answerEnded,
@@ -302,4 +302,10 @@ export class EngineService {
       info: choice.info,
     };
   }
+}
+
+/** The embedded demo model runs on the CPU: it is tiny, and its pattern file's sparse heads (head dim 16) and the
+ * heatmaps it is there to show need the CPU backend. A chosen model runs on the GPU when one is usable. */
+function deviceFor(choice: { embedded: boolean }): 'cpu' | 'auto' {
+  return choice.embedded ? 'cpu' : 'auto';
 }

@@ -52,6 +52,19 @@ int32_t threads_field(Napi::Object options) {
   return static_cast<int32_t>(int_field(options, "threads", "options", 0, 1024, 0));
 }
 
+int32_t device_field(Napi::Object options) {
+  const Napi::Value v = options.Get("device");
+  if (v.IsUndefined()) return MMI_DEVICE_AUTO;
+  const std::string device = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (device == "auto") return MMI_DEVICE_AUTO;
+  if (device == "cpu") return MMI_DEVICE_CPU;
+  if (device == "gpu") return MMI_DEVICE_GPU;
+  require_arg(options.Env(), false, "options.device must be 'auto', 'cpu' or 'gpu'");
+  return MMI_DEVICE_AUTO;
+}
+
+const char* device_name(int32_t device) { return device == MMI_DEVICE_GPU ? "gpu" : "cpu"; }
+
 mmi_tensor tensor_arg(Napi::Value v, const std::string& name, std::vector<Napi::Value>& keep) {
   const Napi::Env env = v.Env();
   const Napi::Object o = object_arg(v, name);

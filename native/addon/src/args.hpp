@@ -34,5 +34,9 @@ const char* pattern_kind_name(int32_t kind);
 Napi::Float32Array output_arg(Napi::Env env, Napi::Value v, int64_t length, std::vector<Napi::Value>& keep);
 // The `threads` field of an options object (0: all cores).
 int32_t threads_field(Napi::Object options);
+// The `device` field of an options object: 'auto' (or absent), 'cpu' or 'gpu', as an mmi_device.
+int32_t device_field(Napi::Object options);
+// "cpu" or "gpu" for an mmi_device the engine resolved.
+const char* device_name(int32_t device);
 
 }  // namespace mmi::addon

@@ -21,13 +21,14 @@ Held hold(Napi::Value v) { return std::make_shared<Napi::Reference<Napi::Value>>
 using AttentionWork = std::function<mmi_status(float* out, int64_t length, const mmi_run_options* run)>;
 
 Napi::Value start_attention(Napi::Env env, Napi::Float32Array out, AttentionWork work,
-                            const std::vector<Napi::Value>& keep, Napi::Value on_progress, int32_t threads) {
+                            const std::vector<Napi::Value>& keep, Napi::Value on_progress, Napi::Object options) {
   float* data = out.Data();
   const auto length = static_cast<int64_t>(out.ElementLength());
   const Held result = hold(out);
   return start_job(
       env, [=](const mmi_run_options* run) { return work(data, length, run); },
-      [result](Napi::Env) { return result->Value(); }, keep, on_progress, threads);
+      [result](Napi::Env) { return result->Value(); }, keep, on_progress, threads_field(options),
+      device_field(options));
 }
 
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t at) {
@@ -47,7 +48,7 @@ struct IndexSlot {
   }
 };
 
-// attentionDense(q, k, v, { causal?, segments?, scale?, queryOffset?, threads? }, out?, onProgress?)
+// attentionDense(q, k, v, { causal?, segments?, scale?, queryOffset?, threads?, device? }, out?, onProgress?)
 //   -> { promise, cancel }
 Napi::Value attention_dense(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
@@ -75,7 +76,7 @@ Napi::Value attention_dense(const Napi::CallbackInfo& info) {
                                   static_cast<int64_t>(segments->size()), scale, query_offset};
         return mmi_attention_dense(&q, &k, &v, &o, data, length, run);
       },
-      keep, info[5], threads_field(options));
+      keep, info[5], options);
 }
 
 // estimateIndex(q, k, segments | null, patterns (one or Hq), { scale?, threads? }, onProgress?) -> Index
@@ -108,7 +109,7 @@ Napi::Value estimate_index(const Napi::CallbackInfo& info) {
       [slot](Napi::Env e) { return slot->take(e); }, keep, info[5], threads_field(options));
 }
 
-// attentionSparse(q, k, v, index, { causal?, scale?, threads? }, out?, onProgress?) -> Float32Array
+// attentionSparse(q, k, v, index, { causal?, scale?, threads?, device? }, out?, onProgress?) -> Float32Array
 Napi::Value attention_sparse(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   std::vector<Napi::Value> keep;
@@ -124,10 +125,10 @@ Napi::Value attention_sparse(const Napi::CallbackInfo& info) {
       [=](float* data, int64_t length, const mmi_run_options* run) {
         return mmi_attention_sparse(&q, &k, &v, index.get(), causal ? 1 : 0, scale, data, length, run);
       },
-      keep, info[6], threads_field(options));
+      keep, info[6], options);
 }
 
-// heatmaps(q, k, index, heads, { samples?, grid?, causal?, scale?, threads? }, onProgress?) -> Heatmap[]
+// heatmaps(q, k, index, heads, { samples?, grid?, causal?, scale?, threads?, device? }, onProgress?) -> Heatmap[]
 Napi::Value heatmaps(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   std::vector<Napi::Value> keep;
@@ -184,7 +185,7 @@ Napi::Value heatmaps(const Napi::CallbackInfo& info) {
         }
         return result.As<Napi::Value>();
       },
-      keep, info[5], threads_field(options));
+      keep, info[5], threads_field(options), device_field(options));
 }
 
 // synthetic({ layout, headsQ, headsKv, dim, seed, sinkTokens? }, { threads? }, onProgress?) -> { q, k, v }

@@ -32,6 +32,7 @@ struct JobState final : JobEvents {
   Resolve resolve;
   std::function<void()> on_settle;
   int32_t threads = 0;
+  int32_t device = MMI_DEVICE_AUTO;
   Channel channel;
   std::thread thread;
   std::atomic<bool> finished{false};  // the work has returned (set by the worker)
@@ -177,6 +178,7 @@ Napi::Object start_job(Napi::Env env, EventWork work, Resolve resolve, const std
   job->resolve = std::move(resolve);
   job->on_settle = std::move(spec.on_settle);
   job->threads = spec.threads;
+  job->device = spec.device;
   for (const Napi::Value& v : keep) job->keep.push_back(Napi::Persistent(v));
   const Napi::Promise promise = job->deferred.Promise();
   JobState* state = job.get();
@@ -184,7 +186,7 @@ Napi::Object start_job(Napi::Env env, EventWork work, Resolve resolve, const std
   job.release();  // owned by the channel from here: finalize deletes it
   try {
     state->thread = std::thread([state] {
-      const mmi_run_options run{state->threads, state->cancel.get(), send_progress, state};
+      const mmi_run_options run{state->threads, state->cancel.get(), send_progress, state, state->device};
       state->status = state->work(&run, *state);
       state->finished.store(true);
       if (state->status != MMI_OK) {
@@ -212,10 +214,10 @@ Napi::Object start_job(Napi::Env env, EventWork work, Resolve resolve, const std
 }
 
 Napi::Object start_job(Napi::Env env, Work work, Resolve resolve, const std::vector<Napi::Value>& keep,
-                       Napi::Value on_progress, int32_t threads) {
+                       Napi::Value on_progress, int32_t threads, int32_t device) {
   return start_job(
       env, [work = std::move(work)](const mmi_run_options* run, JobEvents&) { return work(run); }, std::move(resolve),
-      keep, JobSpec{on_progress, {}, threads, nullptr, nullptr});
+      keep, JobSpec{on_progress, {}, threads, nullptr, nullptr, device});
 }
 
 }  // namespace mmi::addon

@@ -36,14 +36,16 @@ struct JobSpec {
   int32_t threads = 0;                 // 0: all cores
   std::shared_ptr<mmi_cancel> cancel;  // the token job.cancel() raises; null: a new one
   std::function<void()> on_settle;     // called on the JS thread just before the promise settles
+  int32_t device = MMI_DEVICE_AUTO;    // mmi_run_options.device
 };
 
 Napi::Object start_job(Napi::Env env, EventWork work, Resolve resolve, const std::vector<Napi::Value>& keep,
                        JobSpec spec);
 
-// keep: values to hold while the work runs; on_progress: a function or undefined; threads: 0 = all cores.
+// keep: values to hold while the work runs; on_progress: a function or undefined; threads: 0 = all cores; device:
+// mmi_run_options.device.
 Napi::Object start_job(Napi::Env env, Work work, Resolve resolve, const std::vector<Napi::Value>& keep,
-                       Napi::Value on_progress, int32_t threads);
+                       Napi::Value on_progress, int32_t threads, int32_t device = MMI_DEVICE_AUTO);
 
 // An Error with `code` (e.g. "MMI_INVALID_ARGUMENT") and `status`, plus `kind`, `file` and `subject` when given.
 Napi::Error make_error(Napi::Env env, mmi_status status, const std::string& message, const mmi_error_info* info = nullptr);

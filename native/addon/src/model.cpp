@@ -592,6 +592,8 @@ class ModelWrap : public Wrap<ModelWrap, mmi_model, &kModelTag> {
     o.Set("minPixels", static_cast<double>(i.min_pixels));
     o.Set("maxPixels", static_cast<double>(i.max_pixels));
     o.Set("threads", i.threads);
+    o.Set("device", device_name(i.device));
+    o.Set("backend", i.backend);
     return o;
   }
 
@@ -622,7 +624,7 @@ class ModelWrap : public Wrap<ModelWrap, mmi_model, &kModelTag> {
   }
 };
 
-// loadModel(dir, { threads?, visionChunkFrames?, tokenChunk? }?) -> job<Model>
+// loadModel(dir, { threads?, visionChunkFrames?, tokenChunk?, device?: 'auto' | 'cpu' | 'gpu' }?) -> job<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   require_arg(env, info[0].IsString(), "dir must be a string");
@@ -630,7 +632,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   const Napi::Object options = options_arg(info, 1, "options");
   const mmi_model_options o{threads_field(options),
                             int_field(options, "visionChunkFrames", "options", 0, 1 << 20, 0),
-                            int_field(options, "tokenChunk", "options", 0, 1 << 24, 0)};
+                            int_field(options, "tokenChunk", "options", 0, 1 << 24, 0), device_field(options)};
   auto slot = std::make_shared<ModelPtr>();
   return start_job(
       env,
@@ -667,7 +669,7 @@ Napi::Value load_pattern_file(const Napi::CallbackInfo& info) {
       {}, Napi::Value(), 0);
 }
 
-// backendInfo() -> { cudaBuilt, gpuCount, cpuThreads, detail }
+// backendInfo() -> { cudaBuilt, gpuCount, cpuThreads, detail, gpuUsable, autoDevice }
 Napi::Value backend_info(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   mmi_backend_info b{};
@@ -677,6 +679,8 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
   o.Set("gpuCount", b.gpu_count);
   o.Set("cpuThreads", b.cpu_threads);
   o.Set("detail", b.detail);
+  o.Set("gpuUsable", b.gpu_usable != 0);
+  o.Set("autoDevice", device_name(b.auto_device));
   return o;
 }
 

@@ -8,6 +8,10 @@
 #include "mmi/patterns/error.hpp"
 #include "mmi/runtime/errors.hpp"
 
+#ifdef MMI_HAVE_CUDA
+#include "mmi/cuda/runtime.hpp"
+#endif
+
 namespace mmi::capi {
 
 namespace {
@@ -104,6 +108,15 @@ mmi_status fail_current() noexcept {
   } catch (const mmi::patterns::Error& e) {
     return fail(patterns_status(e.code()), e.what(), std::string(mmi::patterns::error_code_name(e.code())), e.file(),
                 e.where());
+#ifdef MMI_HAVE_CUDA
+  } catch (const mmi::cuda::Error& e) {
+    switch (e.kind()) {
+      case mmi::cuda::ErrorKind::InvalidArgument: return fail(MMI_INVALID_ARGUMENT, e.what(), "InvalidArgument");
+      case mmi::cuda::ErrorKind::OutOfMemory: return fail(MMI_OUT_OF_MEMORY, e.what(), "OutOfMemory");
+      case mmi::cuda::ErrorKind::Device: break;
+    }
+    return fail(MMI_DEVICE_ERROR, e.what(), "DeviceError");
+#endif
   } catch (const std::bad_alloc&) {
     return fail(MMI_OUT_OF_MEMORY, "out of memory", "OutOfMemory");
   } catch (const std::exception& e) {

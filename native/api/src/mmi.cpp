@@ -3,6 +3,7 @@
 #include "mmi.h"
 
 #include "cancel.hpp"
+#include "gpu_attention.hpp"
 #include "guard.hpp"
 #include "views.hpp"
 
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,7 +178,8 @@ mmi_status mmi_attention_dense(const mmi_tensor* q, const mmi_tensor* k, const m
         opts.segments = std::span(options->segments, static_cast<size_t>(options->segment_count));
       }
     }
-    at::dense_attention(qv, kv, vv, o, opts, control_of(run));
+    const at::RunControl control = control_of(run);
+    if (!mmi::capi::gpu_attention::dense(qv, kv, vv, o, opts, run)) at::dense_attention(qv, kv, vv, o, opts, control);
   });
 }
 
@@ -324,7 +327,11 @@ mmi_status mmi_attention_sparse(const mmi_tensor* q, const mmi_tensor* k, const 
     at::SparseOptions opts;
     opts.causal = causal != 0;
     opts.scale = scale;
-    at::sparse_attention(qv, kv, vv, indices_of(index), o, opts, control_of(run));
+    const at::RunControl control = control_of(run);
+    const std::vector<mmi::SparseIndex> indices = indices_of(index);
+    if (!mmi::capi::gpu_attention::sparse(qv, kv, vv, indices, o, opts, run)) {
+      at::sparse_attention(qv, kv, vv, indices, o, opts, control);
+    }
   });
 }
 
@@ -352,8 +359,12 @@ mmi_status mmi_heatmaps(const mmi_tensor* q, const mmi_tensor* k, const mmi_inde
     opts.grid = options->grid;
     opts.causal = options->causal != 0;
     opts.scale = options->scale;
-    const auto maps = at::heatmaps(qv, kv, indices_of(index), std::span(heads, static_cast<size_t>(head_count)), opts,
-                                   control_of(run));
+    const at::RunControl control = control_of(run);
+    const std::vector<mmi::SparseIndex> indices = indices_of(index);
+    const std::span<const int64_t> chosen(heads, static_cast<size_t>(head_count));
+    std::optional<std::vector<at::Heatmap>> on_gpu =
+        mmi::capi::gpu_attention::heatmaps(qv, kv, indices, chosen, opts, run);
+    const auto maps = on_gpu ? std::move(*on_gpu) : at::heatmaps(qv, kv, indices, chosen, opts, control);
     for (size_t i = 0; i < maps.size(); ++i) {
       const at::Heatmap& m = maps[i];
       mmi_heatmap& o = out[i];

@@ -1,28 +1,28 @@
 // The C API over the Qwen2.5-VL runtime (models/qwen2_5_vl/include/mmi/qwen2_5_vl/engine.hpp): models, video
 // encoders, videos and sessions as opaque handles. The runtime computes with a model from one thread at a time, so
 // every computing call (encoder push/finish, pre-fill, decode) holds the model's lock; a session's own lock guards
-// its cache, so reading one session's state never waits for another session's work.
+// its cache, so reading one session's state never waits for another session's work. A model runs on the device
+// mmi_device picks (device.cpp); on the GPU a pre-fill's attention options become per-head patterns (gpu_prefill).
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cancel.hpp"
+#include "device.hpp"
 #include "guard.hpp"
+#include "gpu_prefill.hpp"
 #include "handles.hpp"
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/patterns/prefill.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
 #include "mmi/runtime/errors.hpp"
-
-#ifdef MMI_HAVE_CUDA
-#include "mmi/cuda/runtime.hpp"
-#endif
 
 namespace q = mmi::qwen2_5_vl;
 namespace pt = mmi::patterns;
@@ -141,13 +141,6 @@ std::unique_ptr<pt::SparsePrefill> sparse_prefill(const q::Model& model, const m
   return std::make_unique<pt::SparsePrefill>(model, std::move(file), std::move(o));
 }
 
-std::string backend_detail(int32_t cuda_built, int32_t gpus, int32_t cpus) {
-  std::string cpu = "CPU, " + std::to_string(cpus) + " hardware threads";
-  if (cuda_built == 0) return cpu + "; this build has no CUDA code";
-  if (gpus == 0) return cpu + "; built with CUDA but no usable GPU (no device or no driver)";
-  return cpu + "; " + std::to_string(gpus) + " GPU(s) found";
-}
-
 }  // namespace
 
 extern "C" {
@@ -156,18 +149,11 @@ mmi_status mmi_backend_info_get(mmi_backend_info* out) {
   return guarded([&] {
     not_null(out, "out");
     thread_local std::string detail;
-    const auto cpus = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
-#ifdef MMI_HAVE_CUDA
-    const int32_t built = 1;
-    const int32_t gpus = mmi::cuda::device_count();
-    detail = backend_detail(built, gpus, cpus);
-    if (gpus > 0) detail += " (" + mmi::cuda::current_device().name + ")";
-#else
-    const int32_t built = 0;
-    const int32_t gpus = 0;
-    detail = backend_detail(built, gpus, cpus);
-#endif
-    *out = mmi_backend_info{built, gpus, cpus, detail.c_str()};
+    const mmi::capi::Devices d = mmi::capi::devices();
+    const mmi_device chosen = mmi::capi::resolve_device(MMI_DEVICE_AUTO, d);
+    detail = d.detail + (chosen == MMI_DEVICE_GPU ? "; models run on the GPU" : "; models run on the CPU") +
+             (mmi::capi::device_override().empty() ? "" : " (MMI_DEVICE=" + mmi::capi::device_override() + ")");
+    *out = mmi_backend_info{d.cuda_built, d.gpu_count, d.cpu_threads, detail.c_str(), d.gpu_usable ? 1 : 0, chosen};
   });
 }
 
@@ -177,6 +163,7 @@ mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi
     *out = nullptr;
     not_null(dir, "dir");
     q::LoadOptions o;
+    int32_t device = MMI_DEVICE_AUTO;
     if (options != nullptr) {
       require(options->threads >= 0 && options->threads <= 1024, "threads", "must be in [0, 1024]");
       require(options->vision_chunk_frames >= 0 && options->token_chunk >= 0, "options",
@@ -184,7 +171,9 @@ mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi
       o.threads = options->threads;
       if (options->vision_chunk_frames > 0) o.vision_chunk_frames = options->vision_chunk_frames;
       if (options->token_chunk > 0) o.token_chunk = options->token_chunk;
+      device = options->device;
     }
+    o.backend = mmi::capi::model_backend(device);
     auto m = std::make_unique<mmi_model>();
     m->model = q::Model::load(dir, o);
     m->dir = dir;
@@ -229,7 +218,9 @@ mmi_status mmi_model_info_get(const mmi_model* model, mmi_model_info* out) {
                           c.vision.tokens_per_second,
                           p.min_pixels,
                           p.max_pixels,
-                          model->threads};
+                          model->threads,
+                          mmi::capi::on_gpu(*model) ? MMI_DEVICE_GPU : MMI_DEVICE_CPU,
+                          i.backend.c_str()};
   });
 }
 
@@ -385,13 +376,21 @@ mmi_status mmi_session_prefill(mmi_session* session, const mmi_prefill_input* in
     if (input->position_count > 0) in.positions = std::span(input->positions, static_cast<size_t>(input->position_count));
     in.video_features = features;
     in.video_grids = grids;
+    const q::Model& model = *session->model->model;
+    const bool gpu = mmi::capi::on_gpu(*session->model);
     std::unique_ptr<pt::SparsePrefill> hook;
-    if (input->attention != nullptr) {
-      hook = sparse_prefill(*session->model->model, *input->attention, run);
+    if (input->attention != nullptr && !gpu) {
+      hook = sparse_prefill(model, *input->attention, run);
       in.attention = hook.get();
     }
     const std::scoped_lock lock(session->mu, session->model->mu);
+    std::optional<mmi::capi::GpuPrefill> plan;
+    if (input->attention != nullptr && gpu) {
+      plan.emplace(model, *input->attention, session->session->length(), input->id_count);
+      in.patterns = plan->patterns();
+    }
     const std::vector<float> out = session->session->prefill(in, control_of(run));
+    if (plan) plan->report(session->session->stats(), *input->attention);
     if (logits != nullptr) std::copy(out.begin(), out.end(), logits);
   });
 }

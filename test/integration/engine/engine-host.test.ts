@@ -58,7 +58,7 @@ describe('the engine host behind the API', () => {
     expect(status).toMatchObject({ state: 'ready', restarts: 0, lastCrash: null });
     expect(status.pid).not.toBe(process.pid);
     expect(status.backend).toMatchObject({
-      device: 'cpu',
+      device: native.autoDevice,
       gpus: native.gpuCount,
       cudaBuilt: native.cudaBuilt,
     });
