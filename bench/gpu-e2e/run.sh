@@ -44,7 +44,7 @@ if [ -z "$lt" ]; then
     [ -n "$lt" ] && break
   done
 fi
-export MMI_CUBLASLT=$lt
+export MMI_CUBLASLT=$lt LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 
 case $STEP in
 a)
