@@ -750,7 +750,10 @@ void check_grid_limits(Report& report) {
     } destroy{stream};
     const auto on_default = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, cuda::kMaxGridLines);
     const auto on_stream = cuda::estimate_grid(shape, d.q.get(), d.k.get(), runs, cuda::kMaxGridLines, stream);
+    // The last rows' mass is summed with float atomics, so scores differ between runs in their last bits: the
+    // choices must be identical, the scores close.
     int agree = 0, same = 0, total = 0;
+    double score_diff = 0.0;
     for (int32_t head = 0; head < h.shape.heads_q; ++head) {
       for (size_t r = 0; r < runs.size(); ++r) {
         const auto& c = cpu[static_cast<size_t>(head)].grid[r];
@@ -758,13 +761,16 @@ void check_grid_limits(Report& report) {
         const auto& s = on_stream[static_cast<size_t>(head)][r];
         ++total;
         agree += c.run.stride == g.stride && c.phases == g.phases ? 1 : 0;
-        same += s.stride == g.stride && s.phases == g.phases && s.score == g.score ? 1 : 0;
+        same += s.stride == g.stride && s.phases == g.phases ? 1 : 0;
+        score_diff = std::max(score_diff, std::fabs(s.score - g.score) / std::max(1e-12, std::fabs(g.score)));
       }
     }
     report.add_exact("estimation grid at 16 lines vs CPU", agree == total,
                      std::to_string(agree) + " of " + std::to_string(total) + " runs agree with the CPU core");
-    report.add_exact("estimation grid on a non-blocking stream", same == total,
-                     std::to_string(same) + " of " + std::to_string(total) + " runs identical to the default stream");
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "%d of %d runs choose as on the default stream; score rel. diff %.1e", same,
+                  total, score_diff);
+    report.add_exact("estimation grid on a non-blocking stream", same == total && score_diff <= 1e-4, detail);
   } catch (const std::exception& e) {
     report.error("estimation grid at 16 lines", e.what());
   }
