@@ -6,7 +6,8 @@
 #   MMI_GPU_STEPS: space-separated subset of: build sass check bench baselines minference1m sanitize ncu summary
 #   MMI_BENCH_ARGS: extra arguments of `mmi-kernels bench` (sizes, "none" to skip a part); MMI_BASELINE_DENSE:
 #   sizes for the SDPA baselines (empty: none); MMI_CHECK_ARGS: e.g. --no-large. The full check runs last: the table
-#   comes first.
+#   comes first. MMI_NCU_ARGS: the bench arguments whose first Hopper launch ncu profiles (default: dense 32K);
+#   MMI_NCU_MODE: the Sm90Mode number of the kernel instance whose SASS is saved (1 dense TMA, 3 sparse TMA).
 set -uo pipefail
 OUT=${1:-${OUT:-/tmp/mmi-gpu-out}}
 mkdir -p "$OUT"
@@ -82,11 +83,12 @@ if want sanitize; then
 fi
 
 if want ncu; then
-  # One launch of the dense Hopper kernel (the first sm90 launch of this bench: TMA, ping-pong, 32K), full set,
-  # then its per-instruction stall samples.
+  # One launch of the Hopper kernel (by default the first sm90 launch of the dense bench: TMA, ping-pong, 32K), full
+  # set, then its per-instruction stall samples.
   step ncu
+  read -r -a ncu_args <<<"${MMI_NCU_ARGS:---dense 32768 --sparse none --grid none}"
   timeout 200 ncu --clock-control none --set full --import-source no -k regex:sm90_attention_kernel -c 1 \
-    -o /tmp/mmi-prof -f "$BIN" bench --dense 32768 --sparse "" --grid "" >>"$LOG" 2>&1
+    -o /tmp/mmi-prof -f "$BIN" bench "${ncu_args[@]}" >>"$LOG" 2>&1
   ncu -i /tmp/mmi-prof.ncu-rep --print-summary none >"$OUT/ncu.txt" 2>&1
   ncu -i /tmp/mmi-prof.ncu-rep --page source --csv --print-source sass >/tmp/mmi-src.csv 2>&1
   python3 bench/gpu/ncu_source.py /tmp/mmi-src.csv >"$OUT/ncu_source.txt" 2>&1
@@ -94,8 +96,8 @@ if want ncu; then
     "$OUT/ncu.txt" | head -20 | tee -a "$LOG"
   head -25 "$OUT/ncu_source.txt" | cut -c1-200 | tee -a "$LOG"
   # And the instance's SASS, for reading.
-  fn=$(cuobjdump -symbols "$BIN" 2>/dev/null | grep -o "_Z[A-Za-z0-9_]*sm90_attention_kernelI13__nv_bfloat16Li128ELNS1_8Sm90ModeE1ELb1E[A-Za-z0-9_]*" | head -1)
-  cuobjdump -sass -fun "$fn" "$BIN" >"$OUT/sass_dense.txt" 2>&1
+  fn=$(cuobjdump -symbols "$BIN" 2>/dev/null | grep -o "_Z[A-Za-z0-9_]*sm90_attention_kernelI13__nv_bfloat16Li128ELNS1_8Sm90ModeE${MMI_NCU_MODE:-1}ELb1E[A-Za-z0-9_]*" | head -1)
+  cuobjdump -sass -fun "$fn" "$BIN" >"$OUT/sass_profiled.txt" 2>&1
 fi
 
 if want check; then
