@@ -17,17 +17,15 @@ import {
   type Session,
 } from '../../../native/model.js';
 import {
-  buildPrompt,
   decodeIds,
   followUpIds,
   loadPromptRules,
-  secondPerGrid,
   type ChatMessage,
   type PromptRules,
 } from '../../../models/qwen2_5_vl/prompt.js';
-import { decodeFrames } from '../video/decode.js';
 import { AnswerText } from './answer-text.js';
 import type { AskEvent, EngineAskParams, EngineAskResult, InspectResult, ModelRef } from './protocol.js';
+import { encodeVideo, loadModel, videoPrompt } from './video-prompt.js';
 
 // What the engine process does: keeps one model loaded (with its prompt rules) and the KV caches of the latest
 // conversations, and runs an ask end to end — frames from ffmpeg straight into the vision encoder, the prompt
@@ -168,29 +166,24 @@ export class EngineRunner {
       videoTokens = videoTokensOf(conversation.session);
     } else {
       this.forget(params.conversationId);
-      const { video, decodeMs, encodeMs } = await this.encodeVideo(loaded, params, signal, progress);
+      const { video, decodeMs, encodeMs } = await encodeVideo(loaded.model, params.video, signal, progress, {
+        visionFromStart: true,
+      });
       videoMs = decodeMs;
       visionMs = encodeMs;
-      const info = video.info();
-      videoTokens = info.tokens;
-      const grid = {
-        t: info.t,
-        h: info.h,
-        w: info.w,
-        secondPerGrid: secondPerGrid(loaded.rules, params.video.plan.sampleFps),
-      };
-      const messages = [...(params.history as ChatMessage[])];
-      const question = { type: 'text' as const, text: params.question };
-      if (messages.length === 0) messages.push({ role: 'user', content: [{ type: 'video' }, question] });
-      else messages.push({ role: 'user', content: params.question });
-      const prompt = buildPrompt(loaded.rules, messages, [grid]);
-      const n = prompt.ids.length;
-      const positions = BigInt64Array.from(prompt.positions.rows.flat(), (p) => BigInt(p));
+      videoTokens = video.info().tokens;
+      const prompt = videoPrompt(
+        loaded.rules,
+        video,
+        params.video.plan.sampleFps,
+        params.question,
+        params.history as ChatMessage[],
+      );
       const session = loaded.model.createSession();
       const t0 = performance.now();
       try {
         await session.prefill(
-          { ids: Int32Array.from(prompt.ids), positions, videos: [video], attention },
+          { ...prompt, videos: [video], attention },
           { signal, onProgress: (done, total) => progress('prefill', done, total), ...prefillEvents },
         );
       } catch (err) {
@@ -200,7 +193,7 @@ export class EngineRunner {
         video.dispose();
       }
       prefillMs = performance.now() - t0;
-      prefilledTokens = n;
+      prefilledTokens = prompt.ids.length;
       conversation = { modelKey: loaded.key, session, turns: Math.floor(params.history.length / 2) };
       this.remember(params.conversationId, conversation);
     }
@@ -305,19 +298,13 @@ export class EngineRunner {
     this.patternFiles.clear();
     this.loaded?.model.dispose();
     this.loaded = null;
-    const model = await Model.load(ref.dir, {
+    const { model, rules } = await loadModel(ref.dir, {
       threads: ref.threads || undefined,
       device: ref.device ?? 'auto',
       signal,
     });
-    try {
-      const rules = await loadPromptRules(ref.dir);
-      this.loaded = { key, dir: ref.dir, model, rules };
-      return this.loaded;
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
+    this.loaded = { key, dir: ref.dir, model, rules };
+    return this.loaded;
   }
 
   private async patternFile(loaded: Loaded, file: string): Promise<PatternFile> {
@@ -326,47 +313,6 @@ export class EngineRunner {
     const patterns = await loaded.model.loadPatternFile(file);
     this.patternFiles.set(file, patterns);
     return patterns;
-  }
-
-  /** Decodes the planned frames with ffmpeg and pushes each into the vision encoder as it arrives. */
-  private async encodeVideo(
-    loaded: Loaded,
-    params: EngineAskParams,
-    signal: AbortSignal,
-    progress: (stage: AskStage, done: number, total: number | null) => void,
-  ) {
-    const { plan, source, ffmpeg } = params.video;
-    const encoder = loaded.model.createEncoder(plan.height, plan.width);
-    let encodeMs = 0;
-    const started = performance.now();
-    try {
-      const onVision = { signal, onProgress: (done: number) => progress('vision', done, plan.gridT) };
-      progress('video', 0, plan.times.length);
-      progress('vision', 0, plan.gridT);
-      for await (const frame of decodeFrames(ffmpeg, source, plan, {
-        signal,
-        onProgress: (done, total) => progress('video', done, total),
-      })) {
-        const t0 = performance.now();
-        await encoder.push(frame.data, 1, onVision);
-        encodeMs += performance.now() - t0;
-      }
-      const t0 = performance.now();
-      const video = await encoder.finish(onVision);
-      encodeMs += performance.now() - t0;
-      progress('vision', plan.gridT, plan.gridT);
-      const info = video.info();
-      if (info.t !== plan.gridT || info.h !== plan.gridH || info.w !== plan.gridW) {
-        video.dispose();
-        throw new AppError(
-          'INTERNAL',
-          `The encoded grid ${info.t}x${info.h}x${info.w} is not the plan's ${plan.gridT}x${plan.gridH}x${plan.gridW}`,
-        );
-      }
-      return { video, encodeMs, decodeMs: performance.now() - started - encodeMs };
-    } finally {
-      encoder.dispose();
-    }
   }
 
   private remember(id: string, conversation: Conversation): void {

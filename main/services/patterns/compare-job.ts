@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { PatternName } from '../../../app/api/engine.js';
 import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
-import type { Comparison, CompareRun } from '../../../app/api/patterns.js';
+import type { Comparison, CompareRun, PatternStage } from '../../../app/api/patterns.js';
 import { answerAgreement, predictedPrefillMs } from '../../../app/domain/pattern-compare.js';
 import { decodeIds, type PromptRules } from '../../../models/qwen2_5_vl/prompt.js';
 import type { HeadReport, Model, PatternFile, Video } from '../../../native/model.js';
+import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';
 import { openPatternFile } from './pattern-files.js';
-import { encodeVideo, firstTurn, loadModel, type StageProgress } from './video-prompt.js';
 import type { WorkerJob, WorkerProgress } from './worker-protocol.js';
 
 // Two pattern files (or one against dense) on one video: the video encoded once, then for the dense reference and
@@ -16,6 +16,8 @@ import type { WorkerJob, WorkerProgress } from './worker-protocol.js';
 
 /** Measuring recall needs a recall floor; this one sends no head that keeps any attention to dense. */
 const measureRecallOnly = Number.MIN_VALUE;
+
+type StageProgress = (stage: PatternStage, done: number, total: number | null) => void;
 
 interface RunInput {
   run: CompareRun['run'];
@@ -103,9 +105,11 @@ export async function runCompare(
   emit: (progress: WorkerProgress) => void,
   signal: AbortSignal,
 ): Promise<Comparison> {
-  const loaded = await loadModel(job.model.dir, job.model.threads, signal, (stage, done, total) =>
-    emit({ stage, done, total }),
-  );
+  const loaded = await loadModel(job.model.dir, {
+    threads: job.model.threads || undefined,
+    signal,
+    progress: (stage, done, total) => emit({ stage, done, total }),
+  });
   const { model, rules } = loaded;
   const natives: PatternFile[] = [];
   let video: Video | null = null;
@@ -124,7 +128,7 @@ export async function runCompare(
       emit({ stage, done, total, item: job.video.name }),
     );
     video = encoded.video;
-    const prompt = firstTurn(rules, video, job.video.input.plan.sampleFps, job.question);
+    const prompt = videoPrompt(rules, video, job.video.input.plan.sampleFps, job.question);
     const results: RunResult[] = [];
     for (const input of inputs) {
       results.push(

@@ -3,8 +3,8 @@ import type { PatternName } from '../../../app/api/engine.js';
 import type { CapturedHead, HeatmapsOutcome } from '../../../app/api/patterns.js';
 import type { HeadHeatmap, HeadReport, PatternFile, Video } from '../../../native/model.js';
 import { heatmapPayload } from '../engine/runner.js';
+import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';
 import { openPatternFile } from './pattern-files.js';
-import { encodeVideo, firstTurn, loadModel } from './video-prompt.js';
 import type { WorkerJob, WorkerProgress } from './worker-protocol.js';
 
 // Heatmaps of chosen heads under a pattern file: one pre-fill of the video's first-question prompt with the file
@@ -16,9 +16,11 @@ export async function runHeatmaps(
   emit: (progress: WorkerProgress) => void,
   signal: AbortSignal,
 ): Promise<HeatmapsOutcome> {
-  const { model, rules } = await loadModel(job.model.dir, job.model.threads, signal, (stage, done, total) =>
-    emit({ stage, done, total }),
-  );
+  const { model, rules } = await loadModel(job.model.dir, {
+    threads: job.model.threads || undefined,
+    signal,
+    progress: (stage, done, total) => emit({ stage, done, total }),
+  });
   let patterns: PatternFile | null = null;
   let video: Video | null = null;
   try {
@@ -40,7 +42,7 @@ export async function runHeatmaps(
         emit({ stage, done, total, item: job.video.name }),
       )
     ).video;
-    const prompt = firstTurn(rules, video, job.video.input.plan.sampleFps, job.question);
+    const prompt = videoPrompt(rules, video, job.video.input.plan.sampleFps, job.question);
     const heatmaps: HeadHeatmap[] = [];
     const reports: HeadReport[] = [];
     const session = model.createSession();

@@ -6,7 +6,7 @@ import { parsePatternFile } from '../../../app/domain/pattern-file-check.js';
 import { summarizePatternFile } from '../../../app/domain/pattern-summary.js';
 import type { Video } from '../../../native/model.js';
 import { searchPatterns, type CalibrationPrompt } from '../../../native/patterns.js';
-import { encodeVideo, firstTurn, loadModel } from './video-prompt.js';
+import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';
 import type { WorkerJob, WorkerProgress } from './worker-protocol.js';
 
 // The offline search in the worker: every calibration video decoded and encoded, its prompt built as for a first
@@ -21,9 +21,11 @@ export async function runSearch(
   const started = performance.now();
   if (!job.resume) await rm(job.checkpoint, { force: true });
   const resuming = job.resume && existsSync(job.checkpoint);
-  const { model, rules } = await loadModel(job.model.dir, job.model.threads, signal, (stage, done, total) =>
-    emit({ stage, done, total }),
-  );
+  const { model, rules } = await loadModel(job.model.dir, {
+    threads: job.model.threads || undefined,
+    signal,
+    progress: (stage, done, total) => emit({ stage, done, total }),
+  });
   const videos: Video[] = [];
   try {
     const prompts: CalibrationPrompt[] = [];
@@ -32,7 +34,11 @@ export async function runSearch(
         emit({ stage, done, total, item: name, video: i, videos: job.videos.length }),
       );
       videos.push(video);
-      prompts.push({ name, ...firstTurn(rules, video, input.plan.sampleFps, job.question), videos: [video] });
+      prompts.push({
+        name,
+        ...videoPrompt(rules, video, input.plan.sampleFps, job.question),
+        videos: [video],
+      });
     }
     let resumedUnits: number | null = null;
     const text = await searchPatterns(

@@ -1,38 +1,43 @@
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../../app/api/errors.js';
-import type { PatternStage } from '../../../app/api/patterns.js';
 import {
   buildPrompt,
   loadPromptRules,
   secondPerGrid,
+  type ChatMessage,
   type PromptRules,
 } from '../../../models/qwen2_5_vl/prompt.js';
-import { Model, type Video } from '../../../native/model.js';
-import type { VideoInput } from '../engine/protocol.js';
+import { Model, type LoadOptions, type Video } from '../../../native/model.js';
 import { decodeFrames } from '../video/decode.js';
+import type { VideoInput } from './protocol.js';
 
-// What every pattern job starts with, in the worker: the model and its prompt rules, each video decoded by ffmpeg
-// straight into the vision encoder (one frame held at a time), and the prompt of a first question about it, built
-// exactly as `mmi ask` builds it (the chat template with the video, then the question).
+// What every pre-fill about a video starts with, for the engine's asks and the pattern jobs alike: the model and
+// its prompt rules, the video decoded by ffmpeg straight into the vision encoder (one frame held at a time), and
+// the prompt built through the chat template with the video in the first user message. One copy, so that a
+// pattern searched or compared on a prompt sees the very prompt `mmi ask` pre-fills.
 
-export type StageProgress = (stage: PatternStage, done: number, total: number | null) => void;
+export type VideoStageProgress = (
+  stage: 'load' | 'video' | 'vision',
+  done: number,
+  total: number | null,
+) => void;
 
 export interface LoadedModel {
   model: Model;
   rules: PromptRules;
 }
 
+/** Loads a model folder with its prompt rules; the model is disposed when the rules do not load. */
 export async function loadModel(
   dir: string,
-  threads: number,
-  signal: AbortSignal,
-  progress: StageProgress,
+  options: LoadOptions & { progress?: VideoStageProgress },
 ): Promise<LoadedModel> {
-  progress('load', 0, 1);
-  const model = await Model.load(dir, { threads: threads || undefined, signal });
+  const { progress, ...load } = options;
+  progress?.('load', 0, 1);
+  const model = await Model.load(dir, load);
   try {
     const rules = await loadPromptRules(dir);
-    progress('load', 1, 1);
+    progress?.('load', 1, 1);
     return { model, rules };
   } catch (err) {
     model.dispose();
@@ -40,12 +45,14 @@ export async function loadModel(
   }
 }
 
-/** Decodes the planned frames and pushes each into the vision encoder as it arrives. */
+/** Decodes the planned frames and pushes each into the vision encoder as it arrives. visionFromStart reports the
+ * vision stage at 0 before the first frame, for views that show both stages at once. */
 export async function encodeVideo(
   model: Model,
   input: VideoInput,
   signal: AbortSignal,
-  progress: StageProgress,
+  progress: VideoStageProgress,
+  options: { visionFromStart?: boolean } = {},
 ): Promise<{ video: Video; encodeMs: number; decodeMs: number }> {
   const { plan, source, ffmpeg } = input;
   const encoder = model.createEncoder(plan.height, plan.width);
@@ -54,6 +61,7 @@ export async function encodeVideo(
   try {
     const onVision = { signal, onProgress: (done: number) => progress('vision', done, plan.gridT) };
     progress('video', 0, plan.times.length);
+    if (options.visionFromStart) progress('vision', 0, plan.gridT);
     for await (const frame of decodeFrames(ffmpeg, source, plan, {
       signal,
       onProgress: (done, total) => progress('video', done, total),
@@ -80,20 +88,24 @@ export async function encodeVideo(
   }
 }
 
-/** The first question about a video: its ids and M-RoPE positions (3 rows of ids.length) as a pre-fill takes them. */
-export function firstTurn(
+/** A question about a video after the earlier turns (none for a first question, whose message then holds the
+ * video): its ids and M-RoPE positions (3 rows of ids.length) as a pre-fill takes them. */
+export function videoPrompt(
   rules: PromptRules,
   video: Video,
   sampleFps: number,
   question: string,
+  history: readonly ChatMessage[] = [],
 ): { ids: Int32Array; positions: BigInt64Array } {
   const info = video.info();
   const grid = { t: info.t, h: info.h, w: info.w, secondPerGrid: secondPerGrid(rules, sampleFps) };
-  const prompt = buildPrompt(
-    rules,
-    [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }],
-    [grid],
-  );
+  const messages: ChatMessage[] = [
+    ...history,
+    history.length === 0
+      ? { role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }
+      : { role: 'user', content: question },
+  ];
+  const prompt = buildPrompt(rules, messages, [grid]);
   return {
     ids: Int32Array.from(prompt.ids),
     positions: BigInt64Array.from(prompt.positions.rows.flat(), (p) => BigInt(p)),
