@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SamplingRequestSchema, type EmitEvent } from '../../../app/api/contract.js';
+import type { EmitEvent } from '../../../app/api/contract.js';
 import {
   GenerationOptionsSchema,
   type AskParams,
@@ -10,7 +10,6 @@ import {
   type ModelInfo,
 } from '../../../app/api/engine.js';
 import { AppError } from '../../../app/api/errors.js';
-import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
 import type { FileAccessPolicy } from '../files/policy.js';
 import type { JobControl, JobRegistry } from '../jobs/registry.js';
 import type { ProbeCache } from '../video/probe-cache.js';
@@ -19,6 +18,7 @@ import { EngineClient } from './client.js';
 import { embeddedDefault, embeddedNotice, type EmbeddedDefault } from './embedded.js';
 import { engineHostEntry, forkLauncher, type EngineLauncher } from './launcher.js';
 import type { AskEvent, EngineAskParams, VideoInput } from './protocol.js';
+import { videoInput } from './video-input.js';
 
 // The engine as the app's commands see it: which model questions go to (the embedded tiny model until one is
 // chosen), conversations (a video, a model and the turns so far, so a follow-up pre-fills only its new turn while
@@ -235,28 +235,11 @@ export class EngineService {
     if (params.video !== undefined) file = await ctx.files.checkRead(params.video);
     else if (choice.embedded) file = this.embedded.video;
     else throw new AppError('BAD_REQUEST', 'Choose a video to ask about');
-    const sampling = SamplingRequestSchema.safeParse({ ...defaultSamplingOptions, ...params.sampling });
-    if (!sampling.success) {
-      throw new AppError('BAD_REQUEST', 'Invalid sampling options', sampling.error.message);
-    }
-    const meta = await ctx.probes.probe(file);
-    const plan = planSampling(meta, sampling.data);
-    const { ffmpeg } = await ctx.tools.require();
+    const video = await videoInput(file, params.sampling, ctx);
     const record: ConversationRecord = {
       id: randomUUID(),
       choice,
-      video: {
-        ffmpeg: ffmpeg.path,
-        source: {
-          path: meta.path,
-          fps: meta.fps,
-          nominalFps: meta.nominalFps,
-          durationSec: meta.durationSec,
-          startSec: meta.startSec,
-          videoStreamIndex: meta.videoStreamIndex,
-        },
-        plan,
-      },
+      video,
       history: [],
       answerEnded: false,
       busy: false,

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SamplingRequestSchema, type EmitEvent } from '../../../app/api/contract.js';
+import type { EmitEvent } from '../../../app/api/contract.js';
 import { AppError } from '../../../app/api/errors.js';
 import type { JobResult } from '../../../app/api/jobs.js';
 import {
@@ -14,7 +14,6 @@ import {
   type SearchParams,
   type SearchStarted,
 } from '../../../app/api/patterns.js';
-import type { SamplingOptions } from '../../../app/api/video.js';
 import { presetCandidates, shortPromptCostTarget } from '../../../app/domain/pattern-candidates.js';
 import {
   checkPatternModel,
@@ -22,10 +21,9 @@ import {
   PatternFileError,
 } from '../../../app/domain/pattern-file-check.js';
 import { summarizePatternFile } from '../../../app/domain/pattern-summary.js';
-import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
 import type { EngineService } from '../engine/service.js';
-import type { VideoInput } from '../engine/protocol.js';
 import { forkLauncher, type EngineLauncher } from '../engine/launcher.js';
+import { videoInput } from '../engine/video-input.js';
 import type { FileAccessPolicy } from '../files/policy.js';
 import type { JobControl, JobRegistry } from '../jobs/registry.js';
 import type { ProbeCache } from '../video/probe-cache.js';
@@ -96,7 +94,9 @@ export class PatternsService {
 
   async search(params: SearchParams, ctx: PatternsContext): Promise<SearchStarted> {
     const model = await this.modelDir(params.model, ctx);
-    const videos = await Promise.all(params.videos.map((v) => this.videoInput(v, params.sampling, ctx)));
+    const videos = await Promise.all(
+      params.videos.map(async (v) => videoInput(await ctx.files.checkRead(v), params.sampling, ctx)),
+    );
     const out = params.out === undefined ? await this.newFile(model) : await this.writable(params.out, ctx);
     const checkpoint = `${out}.ckpt`;
     const preset = typeof params.candidates === 'string' ? params.candidates : null;
@@ -123,7 +123,7 @@ export class PatternsService {
 
   async compare(params: CompareParams, ctx: PatternsContext): Promise<{ jobId: string }> {
     const model = await this.modelDir(params.model, ctx);
-    const input = await this.videoInput(params.video, params.sampling, ctx);
+    const input = await videoInput(await ctx.files.checkRead(params.video), params.sampling, ctx);
     const job: WorkerJob = {
       kind: 'compare',
       model: { dir: model, threads: this.threads },
@@ -138,7 +138,7 @@ export class PatternsService {
 
   async heatmaps(params: HeatmapsParams, ctx: PatternsContext): Promise<{ jobId: string }> {
     const model = await this.modelDir(params.model, ctx);
-    const input = await this.videoInput(params.video, params.sampling, ctx);
+    const input = await videoInput(await ctx.files.checkRead(params.video), params.sampling, ctx);
     const job: WorkerJob = {
       kind: 'heatmaps',
       model: { dir: model, threads: this.threads },
@@ -236,30 +236,6 @@ export class PatternsService {
 
   private async modelDir(model: string | undefined, ctx: PatternsContext): Promise<string> {
     return model === undefined ? (await ctx.engine.current()).dir : ctx.files.checkList(model);
-  }
-
-  private async videoInput(
-    file: string,
-    sampling: Partial<SamplingOptions> | undefined,
-    ctx: PatternsContext,
-  ): Promise<VideoInput> {
-    const options = SamplingRequestSchema.safeParse({ ...defaultSamplingOptions, ...sampling });
-    if (!options.success)
-      throw new AppError('BAD_REQUEST', 'Invalid sampling options', options.error.message);
-    const meta = await ctx.probes.probe(await ctx.files.checkRead(file));
-    const { ffmpeg } = await ctx.tools.require();
-    return {
-      ffmpeg: ffmpeg.path,
-      source: {
-        path: meta.path,
-        fps: meta.fps,
-        nominalFps: meta.nominalFps,
-        durationSec: meta.durationSec,
-        startSec: meta.startSec,
-        videoStreamIndex: meta.videoStreamIndex,
-      },
-      plan: planSampling(meta, options.data),
-    };
   }
 
   /** A pattern file the caller may read: one of the app's own, or one its file policy allows. */
