@@ -1,4 +1,4 @@
-import type { EmitEvent, EventName, EventPayload } from '../../app/api/contract.js';
+import type { EventName, EventPayload } from '../../app/api/contract.js';
 import {
   AskStartedSchema,
   ModelChoiceSchema,
@@ -7,11 +7,12 @@ import {
   type AskStarted,
 } from '../../app/api/engine.js';
 import { AppError } from '../../app/api/errors.js';
-import type { SamplingOptions } from '../../app/api/video.js';
 import { defaultSamplingOptions } from '../../app/domain/sampling.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
+import { JobEventRouter } from './job-events.js';
+import { samplingFlags, samplingFrom } from './sampling-flags.js';
 
 export const askUsage = `Usage: mmi ask [--model DIR] [--video FILE] "QUESTION" [options]
 
@@ -54,10 +55,7 @@ export async function runAsk(argv: string[], io: CliIo): Promise<number> {
         'top-p': { type: 'string' },
         'top-k': { type: 'string' },
         seed: { type: 'string' },
-        fps: { type: 'string' },
-        'max-frames': { type: 'string' },
-        'max-pixels': { type: 'string' },
-        'min-pixels': { type: 'string' },
+        ...samplingFlags,
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -75,15 +73,7 @@ export async function runAsk(argv: string[], io: CliIo): Promise<number> {
       throw usageError('--dense and --patterns exclude each other');
     const optional = (flag: string, text: string | undefined): number | undefined =>
       text === undefined ? undefined : number(flag, text);
-    const sampling: Partial<SamplingOptions> = {};
-    const set = <K extends keyof SamplingOptions>(key: K, flag: string, text: string | undefined) => {
-      const value = optional(flag, text);
-      if (value !== undefined) sampling[key] = value;
-    };
-    set('fps', '--fps', values.fps);
-    set('maxFrames', '--max-frames', values['max-frames']);
-    set('maxPixels', '--max-pixels', values['max-pixels']);
-    set('minPixels', '--min-pixels', values['min-pixels']);
+    const sampling = samplingFrom(values);
     const generation = Object.fromEntries(
       Object.entries({
         maxTokens: optional('--max-tokens', values['max-tokens']),
@@ -171,29 +161,15 @@ interface JobWatch {
   reject(err: unknown): void;
 }
 
-/** Routes the context's events to the job that asked; events that arrive before the job's id is known wait. */
-class JobEvents {
-  private readonly watches = new Map<string, JobWatch>();
-  private readonly early = new Map<string, Array<[EventName, unknown]>>();
-
-  readonly emit: EmitEvent = (event, payload) => {
-    const jobId = (payload as { jobId?: string }).jobId;
-    if (jobId === undefined) return;
-    const watch = this.watches.get(jobId);
-    if (watch) this.deliver(watch, event, payload);
-    else this.early.set(jobId, [...(this.early.get(jobId) ?? []), [event, payload]]);
-  };
-
+/** Routes the context's events to the question's job. */
+class JobEvents extends JobEventRouter<JobWatch> {
   wait(jobId: string, handlers: Pick<JobWatch, 'onToken' | 'onProgress'>): Promise<AskResult> {
     return new Promise<AskResult>((resolve, reject) => {
-      const watch: JobWatch = { ...handlers, resolve, reject };
-      this.watches.set(jobId, watch);
-      for (const [event, payload] of this.early.get(jobId) ?? []) this.deliver(watch, event, payload);
-      this.early.delete(jobId);
+      this.watch(jobId, { ...handlers, resolve, reject });
     });
   }
 
-  private deliver<K extends EventName>(watch: JobWatch, event: K, raw: unknown): void {
+  protected deliver(watch: JobWatch, event: EventName, raw: unknown): void {
     const payload = raw as EventPayload<EventName>;
     switch (event) {
       case 'engine.token':

@@ -6,8 +6,9 @@ import { writeComparison } from '../services/patterns/export.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
-import { exportPatterns, parseHeads, samplingFrom, sharedFlags } from './pattern-common.js';
+import { exportPatterns, parseHeads, sharedFlags } from './pattern-common.js';
 import { PatternJobs } from './pattern-jobs.js';
+import { samplingFrom } from './sampling-flags.js';
 
 export const comparePatternsUsage = `Usage: mmi compare-patterns --video FILE A.json [B.json | --dense] [options]
 

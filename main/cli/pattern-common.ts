@@ -3,43 +3,25 @@ import path from 'node:path';
 import type { HeadRef } from '../../app/api/engine.js';
 import { AppError } from '../../app/api/errors.js';
 import type { HeatmapsParams } from '../../app/api/patterns.js';
-import type { SamplingOptions } from '../../app/api/video.js';
 import { parsePatternFile, PatternFileError } from '../../app/domain/pattern-file-check.js';
 import type { ApiContext } from '../api/index.js';
 import { writeFileFigures, writeHeatmapFigures } from '../services/patterns/export.js';
 import { call } from './context.js';
-import { number } from './frames.js';
 import { usageError } from './io.js';
 import type { PatternJobs } from './pattern-jobs.js';
+import { samplingFlags } from './sampling-flags.js';
 
 // What `mmi search-patterns` and `mmi compare-patterns` share: the sampling and export flags, heads given as L:H,
 // and the figures and numbers `--export DIR` writes.
 
 /** Sampling, export and output flags both commands take. */
 export const sharedFlags = {
-  fps: { type: 'string' },
-  'max-frames': { type: 'string' },
-  'max-pixels': { type: 'string' },
-  'min-pixels': { type: 'string' },
+  ...samplingFlags,
   export: { type: 'string' },
   heatmaps: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-export function samplingFrom(values: {
-  fps?: string | undefined;
-  'max-frames'?: string | undefined;
-  'max-pixels'?: string | undefined;
-  'min-pixels'?: string | undefined;
-}): Partial<SamplingOptions> {
-  const sampling: Partial<SamplingOptions> = {};
-  if (values.fps !== undefined) sampling.fps = number('--fps', values.fps);
-  if (values['max-frames'] !== undefined) sampling.maxFrames = number('--max-frames', values['max-frames']);
-  if (values['max-pixels'] !== undefined) sampling.maxPixels = number('--max-pixels', values['max-pixels']);
-  if (values['min-pixels'] !== undefined) sampling.minPixels = number('--min-pixels', values['min-pixels']);
-  return sampling;
-}
 
 /** "0:1,2:3" → heads (layer 0 head 1, layer 2 head 3). */
 export function parseHeads(text: string): HeadRef[] {

@@ -19,8 +19,9 @@ import { embeddedDefault } from '../services/engine/embedded.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
-import { exportPatterns, parseHeads, samplingFrom, sharedFlags } from './pattern-common.js';
+import { exportPatterns, parseHeads, sharedFlags } from './pattern-common.js';
 import { PatternJobs } from './pattern-jobs.js';
+import { samplingFrom } from './sampling-flags.js';
 
 export const searchPatternsUsage = `Usage: mmi search-patterns --videos FILE... --out FILE [options]
 
