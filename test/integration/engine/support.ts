@@ -4,39 +4,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type {
-  CommandName,
-  CommandParams,
-  CommandResult,
-  EventName,
-  EventPayload,
-} from '../../../app/api/contract.js';
-import { AppError, type AppErrorData } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/api/errors.js';
 import type { AskResult } from '../../../app/api/engine.js';
-import { dispatch, type ApiContext } from '../../../main/api/index.js';
-import { rootsPolicy } from '../../../main/services/files/policy.js';
 import { engineHostEntry } from '../../../main/services/engine/launcher.js';
-import { createServices, type Services } from '../../../main/services/services.js';
 import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
+import { recordedApi, type RecordedApi } from '../../support/recorded-api.js';
 import { resolvedTools } from '../../support/synthetic-videos.js';
 
-export interface Recorded {
-  event: EventName;
-  payload: unknown;
-}
-
-export interface Api {
-  services: Services;
-  ctx: ApiContext;
-  events: Recorded[];
-  call<K extends CommandName>(method: K, params: CommandParams<K>): Promise<CommandResult<K>>;
+export interface Api extends Omit<RecordedApi, 'outcome'> {
   /** Resolves with the ask's result, or rejects with its job.failed error as an AppError. */
   outcome(jobId: string): Promise<AskResult>;
-  /** The job's events of one kind, in order. */
-  of<K extends EventName>(jobId: string, event: K): EventPayload<K>[];
-  /** Calls `listener` with each later event. */
-  listen(listener: (r: Recorded) => void): () => void;
-  close(): Promise<void>;
 }
 
 /** The engine host runs from the compiled sources (`npm run build:ts`, which `npm test` runs first). */
@@ -50,63 +27,13 @@ export function requireBuiltHost(): void {
 
 export async function createApi(): Promise<Api> {
   requireBuiltHost();
-  const services = createServices({ engine: { threads: 2 } });
-  const events: Recorded[] = [];
-  const listeners = new Set<(r: Recorded) => void>();
-  const controller = new AbortController();
-  const ctx: ApiContext = {
-    services,
-    files: await rootsPolicy([path.parse(process.cwd()).root]),
-    emit: (event, payload) => {
-      const r = { event, payload };
-      events.push(r);
-      for (const l of listeners) l(r);
-    },
-    signal: controller.signal,
-  };
-  const jobOf = (r: Recorded): string | undefined => (r.payload as { jobId?: string }).jobId;
-  const listen = (listener: (r: Recorded) => void): (() => void) => {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-  };
+  const api = await recordedApi({ engine: { threads: 2 } });
   return {
-    services,
-    ctx,
-    events,
-    async call(method, params) {
-      const outcome = await dispatch(method, params, ctx);
-      if (!outcome.ok) throw AppError.fromData(outcome.error);
-      return outcome.result as CommandResult<typeof method>;
-    },
-    outcome(jobId) {
-      return new Promise((resolve, reject) => {
-        const settle = (r: Recorded): boolean => {
-          if (jobOf(r) !== jobId) return false;
-          if (r.event === 'job.done') {
-            const { result } = r.payload as EventPayload<'job.done'>;
-            if (result.kind === 'engine.ask') resolve(result.answer);
-            else reject(new Error(`unexpected result ${result.kind}`));
-            return true;
-          }
-          if (r.event === 'job.failed') {
-            reject(AppError.fromData((r.payload as { error: AppErrorData }).error));
-            return true;
-          }
-          return false;
-        };
-        if (events.some(settle)) return;
-        const stop = listen((r) => {
-          if (settle(r)) stop();
-        });
-      });
-    },
-    of(jobId, event) {
-      return events.filter((r) => r.event === event && jobOf(r) === jobId).map((r) => r.payload) as never;
-    },
-    listen,
-    async close() {
-      controller.abort();
-      await services.close();
+    ...api,
+    async outcome(jobId) {
+      const result = await api.outcome(jobId);
+      if (result.kind !== 'engine.ask') throw new Error(`unexpected result ${result.kind}`);
+      return result.answer;
     },
   };
 }
