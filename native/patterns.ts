@@ -5,6 +5,7 @@
 // The result is the pattern file's text exactly as the native writer makes it (equal searches, equal bytes),
 // saved atomically to `out` first when one is given. Also: inputs with planted attention structure (the attention
 // core's generators) for testing the search.
+import type { PatternModelIdentity } from '../app/domain/pattern-file-check.js';
 import {
   loadAddon,
   type NativeJob,
@@ -62,17 +63,6 @@ export interface CalibrationPrompt {
   videos: Video[];
 }
 
-/** What a pattern file must match to be used with a model. */
-export interface ModelIdentity {
-  family: string;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  /** SHA-256 of the model folder's config.json, lowercase hex. */
-  configSha256: string;
-}
-
 /** A calibration prompt as post-RoPE q/k: q[l] is [heads, N, headDim], k[l] is [kvHeads, N, headDim]. */
 export interface QkPrompt {
   name: string;
@@ -117,7 +107,7 @@ interface NativePatternSearch {
     events: NativeSearchEvents,
   ): NativeJob<string>;
   searchPatternsQk(
-    identity: ModelIdentity,
+    identity: PatternModelIdentity,
     prompts: QkPrompt[],
     settings: NativeSettings,
     options: { checkpoint?: string; out?: string; threads?: number },
@@ -180,7 +170,7 @@ export function searchPatterns(
 
 /** The same search on q/k given per layer; threads: 0 or absent, one per core. */
 export function searchPatternsQk(
-  identity: ModelIdentity,
+  identity: PatternModelIdentity,
   prompts: QkPrompt[],
   settings: SearchSettings = {},
   options: SearchOptions & { threads?: number } = {},
