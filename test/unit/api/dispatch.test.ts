@@ -42,6 +42,20 @@ function table(overrides: Partial<Handlers>): Handlers {
   return { ...handlers, ...overrides };
 }
 
+/** video.probe dispatched to a handler that throws `err`. */
+function probeThrowing(err: Error) {
+  return dispatch(
+    'video.probe',
+    { path: '/v.mp4' },
+    context(),
+    table({
+      'video.probe': async () => {
+        throw err;
+      },
+    }),
+  );
+}
+
 describe('dispatch', () => {
   it('rejects an unknown method with BAD_REQUEST', async () => {
     const outcome = await dispatch('video.delete', {}, context());
@@ -104,15 +118,8 @@ describe('dispatch', () => {
   });
 
   it('returns a handler’s AppError as its data', async () => {
-    const outcome = await dispatch(
-      'video.probe',
-      { path: '/v.mp4' },
-      context(),
-      table({
-        'video.probe': async () => {
-          throw new AppError('NOT_MEDIA', 'Not a media file: /v.mp4', 'ffprobe said so');
-        },
-      }),
+    const outcome = await probeThrowing(
+      new AppError('NOT_MEDIA', 'Not a media file: /v.mp4', 'ffprobe said so'),
     );
     expect(outcome).toEqual({
       ok: false,
@@ -121,16 +128,7 @@ describe('dispatch', () => {
   });
 
   it('turns an unexpected exception into INTERNAL without a stack', async () => {
-    const outcome = await dispatch(
-      'video.probe',
-      { path: '/v.mp4' },
-      context(),
-      table({
-        'video.probe': async () => {
-          throw new TypeError('boom');
-        },
-      }),
-    );
+    const outcome = await probeThrowing(new TypeError('boom'));
     expect(outcome).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'boom' } });
   });
 
