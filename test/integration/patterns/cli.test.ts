@@ -182,44 +182,27 @@ describe('mmi search-patterns', () => {
 
 describe('mmi compare-patterns', () => {
   it('prints the comparison as JSON, and refuses another model’s file', async () => {
-    const json = await mmi(
+    /** A file against dense attention on the demo clip, with tiny-a. */
+    const againstDense = (file: string) => [
       'compare-patterns',
       '--model',
       tinyA,
       '--video',
       demo,
-      fixturePatternFile('tiny-a'),
+      file,
       '--dense',
-      '--max-tokens',
-      '4',
-      '--json',
-    );
+    ];
+    const json = await mmi(...againstDense(fixturePatternFile('tiny-a')), '--max-tokens', '4', '--json');
     expect(json.code, json.err).toBe(0);
     const c = ComparisonSchema.parse(JSON.parse(json.out));
     expect(c.runs.map((r) => [r.run, r.tokens.length])).toEqual([
       ['dense', 4],
       ['a', 4],
     ]);
-    const text = await mmi(
-      'compare-patterns',
-      '--model',
-      tinyA,
-      '--video',
-      demo,
-      fixturePatternFile('tiny-a'),
-      '--dense',
-    );
+    const text = await mmi(...againstDense(fixturePatternFile('tiny-a')));
     expect(text.out).toMatch(/^a {5}tiny-a\.json .*pre-fill \d+ ms \(predicted \d+ ms\)/m);
 
-    const foreign = await mmi(
-      'compare-patterns',
-      '--model',
-      tinyA,
-      '--video',
-      demo,
-      fixturePatternFile('tiny-b'),
-      '--dense',
-    );
+    const foreign = await mmi(...againstDense(fixturePatternFile('tiny-b')));
     expect(foreign.code).toBe(1);
     expectOneLineError(foreign.err, 'PATTERN_FILE_INVALID');
     expect(foreign.err).toMatch(/WrongModel: .*tiny-b\.json: model\./);
