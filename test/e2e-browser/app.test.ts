@@ -1,29 +1,30 @@
 import { execFile } from 'node:child_process';
-import { access, copyFile, link, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, rootsPolicy, type Services } from '../../main/api/index.js';
 import { liveChildPids } from '../../main/services/video/child-processes.js';
-import { createHostBackend } from '../../main/web/backend.js';
-import { startWebHost, type WebHost } from '../../main/web/host.js';
 import {
   resolvedTools,
   syntheticSpecs,
   syntheticVideo,
   type SyntheticKind,
 } from '../support/synthetic-videos.js';
-import { launchChromium } from './support/chromium.js';
+import {
+  openAppInBrowser,
+  placeFile,
+  prepareBrowserRun,
+  shot as shotOf,
+  type AppInBrowser,
+} from './support/app-in-browser.js';
 
 // The whole app in Debian's Chromium against a real web host (the same composition as `mmi serve`) serving the
 // built renderer (`npm run build`) and the real services over real ffmpeg. Screenshots of each step are kept
 // under test-results/e2e-browser/.
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(repoRoot, 'test-results', 'e2e-browser');
 
 /** The synthetic videos, under plain names, in the one folder the host allows. */
 const files: Record<string, SyntheticKind> = {
@@ -34,37 +35,22 @@ const files: Record<string, SyntheticKind> = {
 };
 
 let root: string;
-let services: Services;
-let host: WebHost;
-let browser: { context: BrowserContext; close(): Promise<void> };
+let app: AppInBrowser;
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => shotOf(page, name);
 
 beforeAll(async () => {
-  await access(path.join(repoRoot, 'dist', 'renderer', 'index.html')).catch(() => {
-    throw new Error('dist/renderer is missing: run `npm run build` before the browser end-to-end tests');
-  });
-  await mkdir(shots, { recursive: true });
+  await prepareBrowserRun();
   root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-root-'));
-  for (const [name, kind] of Object.entries(files)) {
-    const source = await syntheticVideo(kind);
-    // A hard link keeps the real path inside the root (the policy resolves links); copy across file systems.
-    await link(source, path.join(root, name)).catch(() => copyFile(source, path.join(root, name)));
-  }
-  services = createServices();
-  host = await startWebHost({ backend: createHostBackend(services, await rootsPolicy([root])) });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  await page.goto(host.url);
+  for (const [name, kind] of Object.entries(files))
+    await placeFile(await syntheticVideo(kind), path.join(root, name));
+  app = await openAppInBrowser({}, [root]);
+  page = app.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await services?.close();
+  await app?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -195,11 +181,11 @@ describe('the app in a browser, served by the web host', () => {
   });
 
   it('gives a page opened without the token no access', async () => {
-    const stranger = await browser.context.newPage();
+    const stranger = await app.browser.context.newPage();
     const refused = stranger
       .waitForEvent('websocket')
       .then((ws) => new Promise<boolean>((resolve) => ws.on('close', () => resolve(true))));
-    await stranger.goto(host.origin);
+    await stranger.goto(app.host.origin);
     expect(await refused).toBe(true);
     await stranger.getByText('Connection to the web host lost').waitFor();
     const status = await stranger.evaluate(

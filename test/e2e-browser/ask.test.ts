@@ -1,39 +1,35 @@
 import { execFile } from 'node:child_process';
-import { access, copyFile, cp, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, rootsPolicy, type Services } from '../../main/api/index.js';
-import { createHostBackend } from '../../main/web/backend.js';
-import { startWebHost, type WebHost } from '../../main/web/host.js';
 import { syntheticVideo } from '../support/synthetic-videos.js';
-import { launchChromium } from './support/chromium.js';
+import {
+  openAppInBrowser,
+  placeFile,
+  prepareBrowserRun,
+  repoRoot,
+  shot as shotOf,
+  type AppInBrowser,
+} from './support/app-in-browser.js';
 
 // Asking questions in Debian's Chromium against a real web host and the real engine process (the embedded tiny
 // model on the CPU): the answer streams in, heatmaps appear while the pre-fill runs and differ between heads, a
 // question is cancelled, and a model folder is inspected and chosen. Screenshots go to test-results/e2e-browser/.
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(repoRoot, 'test-results', 'e2e-browser');
 const tinyB = path.join(repoRoot, 'models', 'qwen2_5_vl', 'fixtures', 'tiny-b', 'model');
 
 /** Frames sampled from the five-minute video: enough that a question takes a few seconds on the CPU. */
 const longFrames = 200;
 
 let root: string;
-let services: Services;
-let host: WebHost;
-let browser: { context: BrowserContext; close(): Promise<void> };
+let app: AppInBrowser;
 let page: Page;
-/** Uncaught errors in the page: any of them fails the run. */
-const pageErrors: string[] = [];
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => shotOf(page, name);
 
 /** What the page showed while a question ran, recorded by a MutationObserver in the page. */
 interface Seen {
@@ -98,37 +94,28 @@ function turnStatus(index: number) {
 }
 
 beforeAll(async () => {
-  await access(path.join(repoRoot, 'dist', 'renderer', 'index.html')).catch(() => {
-    throw new Error('dist/ is missing: run `npm run build` before the browser end-to-end tests');
-  });
-  await mkdir(shots, { recursive: true });
+  await prepareBrowserRun();
   root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-ask-'));
   for (const [name, kind] of [
     ['clip.mp4', 'normal'],
     ['long.mp4', 'long'],
   ] as const) {
-    const source = await syntheticVideo(kind);
-    await link(source, path.join(root, name)).catch(() => copyFile(source, path.join(root, name)));
+    await placeFile(await syntheticVideo(kind), path.join(root, name));
   }
   // A second real model (2 layers × 3 heads, sharded weights) and a folder that only pretends to be one.
   await cp(tinyB, path.join(root, 'models', 'tiny-b'), { recursive: true });
   await mkdir(path.join(root, 'models', 'broken'), { recursive: true });
   await copyFile(path.join(tinyB, 'config.json'), path.join(root, 'models', 'broken', 'config.json'));
   await writeFile(path.join(root, 'models', 'broken', 'model.safetensors'), Buffer.alloc(16));
-  services = createServices();
-  host = await startWebHost({ backend: createHostBackend(services, await rootsPolicy([root])) });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(host.url);
+  app = await openAppInBrowser({}, [root]);
+  page = app.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await services?.close();
+  await app?.close();
   if (root) await rm(root, { recursive: true, force: true });
-  expect(pageErrors).toEqual([]);
+  // Uncaught errors in the page: any of them fails the run.
+  expect(app?.pageErrors ?? []).toEqual([]);
 });
 
 describe('asking about a video in a browser, answered by the engine', () => {
@@ -291,7 +278,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
   });
 
   it('says when the engine process dies, and starts a new one on request', async () => {
-    const before = await services.engine.status();
+    const before = await app.services.engine.status();
     if (before.pid === null) throw new Error('the engine process is not running');
     process.kill(before.pid, 'SIGKILL');
     const state = () => page.getByTestId('engine-state').textContent();
@@ -302,7 +289,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
     await shot('16-engine-crashed');
     await panel.getByRole('button', { name: 'Restart the engine' }).click();
     await expect.poll(state, { timeout: 30_000 }).toBe('ready');
-    const after = await services.engine.status();
+    const after = await app.services.engine.status();
     expect(after.pid).not.toBeNull();
     expect(after.pid).not.toBe(before.pid);
     expect(await panel.getByTestId('engine-process').textContent()).toBe(`pid ${after.pid}`);

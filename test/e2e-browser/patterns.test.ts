@@ -1,56 +1,45 @@
-import { access, copyFile, link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, rootsPolicy, type Services } from '../../main/api/index.js';
 import { patternWorkerEntry } from '../../main/services/patterns/worker-client.js';
-import { createHostBackend } from '../../main/web/backend.js';
-import { startWebHost, type WebHost } from '../../main/web/host.js';
 import { parsePatternFile } from '../../app/domain/pattern-file-check.js';
-import { launchChromium } from './support/chromium.js';
+import {
+  openAppInBrowser,
+  placeFile,
+  prepareBrowserRun,
+  repoRoot,
+  shot,
+  type AppInBrowser,
+} from './support/app-in-browser.js';
 
 // The Patterns view in Debian's Chromium against a real web host and real pattern workers: a small search on the
 // bundled tiny model over a clip in the allowed folder, watched layer by layer, its file browsed as a layer×head
 // grid whose cells are the file's patterns, one head opened (its heatmaps captured under the file), and a
 // comparison against dense. Screenshots go to test-results/e2e-browser/.
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(repoRoot, 'test-results', 'e2e-browser');
-
 let root: string;
 let folder: string;
-let services: Services;
-let host: WebHost;
-let browser: { context: BrowserContext; close(): Promise<void> };
+let app: AppInBrowser;
 let page: Page;
 
 beforeAll(async () => {
-  await access(path.join(repoRoot, 'dist', 'renderer', 'index.html')).catch(() => {
-    throw new Error('dist/renderer is missing: run `npm run build` before the browser end-to-end tests');
-  });
+  await prepareBrowserRun();
   if (patternWorkerEntry() === null) throw new Error('The pattern worker is not built: run `npm run build`');
-  await mkdir(shots, { recursive: true });
   root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-patterns-'));
   folder = path.join(root, 'app-patterns');
   const clip = path.join(repoRoot, 'models', 'qwen2_5_vl', 'demo', 'testsrc2-4s.mp4');
   await mkdir(path.join(root, 'videos'));
-  await link(clip, path.join(root, 'videos', 'clip.mp4')).catch(() =>
-    copyFile(clip, path.join(root, 'videos', 'clip.mp4')),
-  );
-  services = createServices({ engine: { threads: 2 }, patterns: { dir: folder, threads: 2 } });
-  host = await startWebHost({
-    backend: createHostBackend(services, await rootsPolicy([path.join(root, 'videos')])),
-  });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  await page.goto(host.url);
+  await placeFile(clip, path.join(root, 'videos', 'clip.mp4'));
+  app = await openAppInBrowser({ engine: { threads: 2 }, patterns: { dir: folder, threads: 2 } }, [
+    path.join(root, 'videos'),
+  ]);
+  page = app.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await services?.close();
+  await app?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -74,7 +63,7 @@ describe('the Patterns view in a browser', () => {
     for (let layer = 0; layer < 3; layer++) {
       expect(await search.getByTestId(`scored-0-${layer}`).getAttribute('class')).toBe('scored');
     }
-    await page.screenshot({ path: path.join(shots, 'patterns-search.png'), fullPage: true });
+    await shot(page, 'patterns-search');
 
     const grid = page.getByRole('grid', { name: 'Pattern file: layers and heads' });
     await grid.waitFor();
@@ -113,7 +102,7 @@ describe('the Patterns view in a browser', () => {
     await grid.locator('[data-cell="1:2"]').press('ArrowRight');
     await expect.poll(() => head.locator('h2').textContent()).toBe('Layer 1, head 3');
     await head.getByTestId('heatmap-original').waitFor();
-    await page.screenshot({ path: path.join(shots, 'patterns-head.png'), fullPage: true });
+    await shot(page, 'patterns-head');
 
     const compare = page.getByRole('region', { name: 'Compare' });
     await compare.getByRole('button', { name: 'Compare on clip.mp4' }).click();
@@ -123,6 +112,6 @@ describe('the Patterns view in a browser', () => {
     expect(await compare.getByTestId('compare-agreement').textContent()).toMatch(
       /^Answers agree on \d+ tokens/,
     );
-    await page.screenshot({ path: path.join(shots, 'patterns-compare.png'), fullPage: true });
+    await shot(page, 'patterns-compare');
   });
 });
