@@ -1,7 +1,7 @@
-import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { patternNames, type HeadReport, type PatternName } from '../../../app/api/engine.js';
 import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { headKey, type JobCapture } from '../state/captures.js';
+import { LayerHeadGrid } from './LayerHeadGrid.js';
 
 /** A colour and a label per pattern, the same everywhere (the exported figures too). */
 export { patternColours, patternLabels };
@@ -27,81 +27,23 @@ export function HeadGrid(props: {
   head: number;
   onSelect: (layer: number, head: number) => void;
 }) {
-  const { layers, heads, capture, layer, head, onSelect } = props;
-  const table = useRef<HTMLTableElement>(null);
-  const keyboard = useRef(false);
-
-  // Focus follows a selection made with the keyboard, so the arrows keep working from the new cell.
-  useEffect(() => {
-    if (!keyboard.current) return;
-    keyboard.current = false;
-    table.current?.querySelector<HTMLElement>(`[data-cell="${headKey(layer, head)}"]`)?.focus();
-  }, [layer, head]);
-
-  const onKeyDown = (event: KeyboardEvent) => {
-    const moves: Record<string, [number, number]> = {
-      ArrowUp: [layer - 1, head],
-      ArrowDown: [layer + 1, head],
-      ArrowLeft: [layer, head - 1],
-      ArrowRight: [layer, head + 1],
-      Home: [layer, 0],
-      End: [layer, heads - 1],
-      PageUp: [0, head],
-      PageDown: [layers - 1, head],
-    };
-    const move = moves[event.key];
-    if (!move) return;
-    event.preventDefault();
-    const [l, h] = move;
-    if (l < 0 || l >= layers || h < 0 || h >= heads) return;
-    keyboard.current = true;
-    onSelect(l, h);
-  };
-
+  const { capture, ...grid } = props;
   return (
-    <table className="head-grid" role="grid" aria-label="Layers and heads" ref={table} onKeyDown={onKeyDown}>
-      <thead>
-        <tr>
-          <th scope="col" className="muted">
-            layer
-          </th>
-          {Array.from({ length: heads }, (_, h) => (
-            <th key={h} scope="col" className="muted">
-              {h}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {Array.from({ length: layers }, (_, l) => (
-          <tr key={l}>
-            <th scope="row" className="muted">
-              {l}
-            </th>
-            {Array.from({ length: heads }, (_, h) => {
-              const key = headKey(l, h);
-              const report = capture?.heads.get(key);
-              const mapped = capture?.heatmaps.has(key) ?? false;
-              const selected = l === layer && h === head;
-              return (
-                <td
-                  key={h}
-                  role="gridcell"
-                  data-cell={key}
-                  tabIndex={selected ? 0 : -1}
-                  aria-selected={selected}
-                  aria-label={describe(l, h, report, mapped)}
-                  title={describe(l, h, report, mapped)}
-                  className={`${report ? 'reported' : 'pending'}${mapped ? ' mapped' : ''}`}
-                  style={report ? { background: patternColours[report.applied] } : undefined}
-                  onClick={() => onSelect(l, h)}
-                />
-              );
-            })}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <LayerHeadGrid
+      {...grid}
+      label="Layers and heads"
+      className="head-grid"
+      cell={(l, h) => {
+        const key = headKey(l, h);
+        const report = capture?.heads.get(key);
+        const mapped = capture?.heatmaps.has(key) ?? false;
+        return {
+          label: describe(l, h, report, mapped),
+          className: `${report ? 'reported' : 'pending'}${mapped ? ' mapped' : ''}`,
+          ...(report ? { style: { background: patternColours[report.applied] } } : {}),
+        };
+      }}
+    />
   );
 }
 
