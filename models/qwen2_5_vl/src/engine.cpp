@@ -326,7 +326,8 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
   RunStats stats;
   if (impl.gpu) {
     state_->last_logits = state_->gpu->prefill(
-        {input.ids, positions, input.video_features, input.video_sources, &layout, input.patterns}, control, trace,
+        {input.ids, positions, input.video_features, input.video_sources, &layout, input.patterns, input.observer},
+        control, trace,
         &stats);
   } else {
     std::vector<float> encoded;
@@ -348,7 +349,7 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
       ++v;
     }
     state_->last_logits = impl.language->forward(x, positions, state_->cache, input.attention, &layout, control,
-                                                  Stage::Prefill, trace);
+                                                  Stage::Prefill, trace, input.observer);
     stats.prefill_ms = ms_since(t_prefill);
   }
   state_->stats = stats;

@@ -22,6 +22,7 @@ struct GpuPrefill {
   std::span<const PixelSource> video_sources;
   const std::vector<Segment>* layout = nullptr;
   const HeadPatterns* patterns = nullptr;
+  PrefillObserver* observer = nullptr;
 };
 
 class GpuSession {

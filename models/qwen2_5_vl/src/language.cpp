@@ -55,7 +55,7 @@ void report(const RunControl& control, Stage stage, std::int64_t done, std::int6
 std::vector<float> LanguageModel::forward(std::vector<float>& x, std::span<const std::int64_t> positions,
                                           KvCache& cache, const PrefillAttention* attention,
                                           const std::vector<Segment>* layout, const RunControl& control, Stage stage,
-                                          ForwardTrace* trace) const {
+                                          ForwardTrace* trace, PrefillObserver* observer) const {
   const std::int64_t D = c_.hidden, hd = c_.head_dim, H = c_.heads, KV = c_.kv_heads, I = c_.intermediate;
   const std::int64_t q_dim = H * hd, kv_dim = KV * hd;
   const auto n = static_cast<std::int64_t>(x.size()) / D;
@@ -123,6 +123,16 @@ std::vector<float> LanguageModel::forward(std::vector<float>& x, std::span<const
       pool_->parallel_for(H, head);
     } else {
       for (std::int64_t h = 0; h < H; ++h) head(h);
+    }
+    if (observer != nullptr) {
+      LayerQk seen;
+      seen.layer = l;
+      seen.q_begin = start;
+      seen.q = attention::HeadsView{q.data(), attention::DType::f32, H, n, hd, hd, q_dim};
+      seen.k = attention::HeadsView{kc, attention::DType::f32, KV, start + n, hd, hd, kv_dim};
+      seen.scale = scale;
+      seen.layout = layout;
+      observer->observe(seen);
     }
 
     for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {

@@ -40,10 +40,12 @@ class LanguageModel {
 
   // Runs x ([n, hidden], already embedded) through every layer at cache rows [cache.length, cache.length + n)
   // with the given positions (3 rows of n), appends to the cache and returns the logits of the last row.
-  // trace (optional) receives every layer's output, the final norm and all logits.
+  // trace (optional) receives every layer's output, the final norm and all logits; observer (optional) sees every
+  // layer's q and k after its attention.
   std::vector<float> forward(std::vector<float>& x, std::span<const std::int64_t> positions, KvCache& cache,
                              const PrefillAttention* attention, const std::vector<Segment>* layout,
-                             const RunControl& control, Stage stage, ForwardTrace* trace) const;
+                             const RunControl& control, Stage stage, ForwardTrace* trace,
+                             PrefillObserver* observer = nullptr) const;
 
   const TextConfig& config() const { return c_; }
 

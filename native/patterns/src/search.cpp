@@ -1,12 +1,11 @@
-// The search's two drivers: on the model (dense pre-fill of each calibration prompt with a hook that scores every
-// head as it computes its attention, so no layer's q/k is kept), and on q/k given directly.
+// The search's two drivers: on the model (dense pre-fill of each calibration prompt on the model's device, which
+// shows the search every layer's q/k as it goes, so no layer's q/k is kept), and on q/k given directly.
 #include "mmi/patterns/search.hpp"
 
 #include <string>
 
 #include "call_views.hpp"
 #include "mmi/attention/control.hpp"
-#include "mmi/attention/dense.hpp"
 #include "mmi/attention/error.hpp"
 #include "mmi/patterns/error.hpp"
 #include "mmi/runtime/errors.hpp"
@@ -43,41 +42,59 @@ void report(const SearchControl& control, SearchProgress::Stage stage, std::int6
 
 [[noreturn]] void cancelled() { throw Error(ErrorCode::Cancelled, "", "", "the search was cancelled"); }
 
-// During the dense pre-fill of one prompt: each head's attention (dense), and its candidates' scores for layers
-// not yet in the state. Heads of a layer run in parallel, each into its own slot.
-class ScoringHook final : public qwen2_5_vl::PrefillAttention {
+// During the dense pre-fill of one prompt, on either backend: each layer's q and k as the model computed them (the
+// backend computes the attention itself), and its heads' candidate scores for layers not yet in the state. Heads
+// run in parallel on the host's cores, each into its own slot, one thread each (the scores do not depend on the
+// thread count).
+class ScoringObserver final : public qwen2_5_vl::PrefillObserver {
  public:
-  ScoringHook(const SearchState& state, std::int64_t prompt, const SearchSettings& settings, std::int64_t heads,
-              const std::atomic<bool>* cancel)
-      : state_(state), prompt_(prompt), settings_(settings), cancel_(cancel), scores_(static_cast<std::size_t>(heads)) {}
+  ScoringObserver(const SearchState& state, std::int64_t prompt, const SearchSettings& settings,
+                  const SearchControl& control)
+      : state_(state), prompt_(prompt), settings_(settings), control_(control) {}
 
-  void run(const qwen2_5_vl::AttentionCall& c) const override {
-    try {
-      const detail::CallViews v = detail::views_of(c);
-      att::RunControl one_thread;
-      one_thread.threads = 1;
-      one_thread.cancel = cancel_;
-      att::DenseOptions o;
-      o.scale = c.scale;
-      att::dense_attention(v.q, v.k, v.v, v.out, o, one_thread);
-      if (state_.done(prompt_, c.layer)) return;
-      scores_[static_cast<std::size_t>(c.head)] =
-          score_candidates(v.q, v.k, 0, detail::layout_of(c.layout, c.n_q), settings_.candidates,
-                           settings_.recall_samples, c.scale, cancel_);
-    } catch (const att::Error& e) {
-      if (e.code() == att::ErrorCode::Cancelled) cancelled();
-      detail::rethrow_as_runtime(e, c.layer, c.head);
+  void observe(const qwen2_5_vl::LayerQk& seen) override {
+    if (state_.done(prompt_, seen.layer)) return;
+    if (seen.q_begin != 0) {
+      throw Error(ErrorCode::InvalidInput, "", "model", "the search pre-fills each prompt into a fresh cache");
     }
+    const att::ModalityLayout layout = detail::layout_of(seen.layout, seen.q.n);
+    LayerScores scores(static_cast<std::size_t>(seen.q.heads));
+    att::RunControl rc;
+    rc.threads = control_.threads;
+    rc.cancel = control_.cancel;
+    try {
+      att::parallel_for(seen.q.heads, rc, [&](std::int64_t head) {
+        try {
+          scores[static_cast<std::size_t>(head)] = score_candidates(
+              seen.q, seen.k, head, layout, settings_.candidates, settings_.recall_samples, seen.scale, control_.cancel);
+        } catch (const att::Error& e) {
+          if (e.code() == att::ErrorCode::Cancelled) cancelled();
+          detail::rethrow_as_runtime(e, seen.layer, head);
+        }
+      });
+    } catch (const att::Error& e) {  // the flag seen between heads
+      if (e.code() == att::ErrorCode::Cancelled) cancelled();
+      throw;
+    }
+    scores_ = std::move(scores);
+    layer_ = seen.layer;
   }
 
-  LayerScores take() const { return std::exchange(scores_, LayerScores(scores_.size())); }
+  // The scores of `layer`, which the pre-fill has just finished.
+  LayerScores take(std::int64_t layer) {
+    if (layer_ != layer || scores_.empty()) {
+      throw Error(ErrorCode::InvalidInput, "", "model", "the pre-fill did not show the search layer " + std::to_string(layer));
+    }
+    return std::exchange(scores_, {});
+  }
 
  private:
   const SearchState& state_;
   std::int64_t prompt_;
   const SearchSettings& settings_;
-  const std::atomic<bool>* cancel_;
-  mutable LayerScores scores_;
+  const SearchControl& control_;
+  LayerScores scores_;
+  std::int64_t layer_ = -1;
 };
 
 CalibrationInput describe(const qwen2_5_vl::Model& model, const CalibrationPrompt& p) {
@@ -121,22 +138,13 @@ void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, s
     encoded = encode_videos(model, p, prompt, state, control);
     features = encoded;
   }
-  const ScoringHook hook(state, prompt, settings, model.config().text.heads, control.cancel);
+  ScoringObserver observer(state, prompt, settings, control);
   qwen2_5_vl::RunControl rc;
   rc.cancel = control.cancel;
   rc.on_progress = [&](qwen2_5_vl::Stage stage, std::int64_t done, std::int64_t) {
     if (stage != qwen2_5_vl::Stage::Prefill) return;
     const std::int64_t layer = done - 1;
-    if (!state.done(prompt, layer)) {
-      LayerScores scores = hook.take();
-      for (const auto& head : scores) {
-        if (head.size() != settings.candidates.size()) {
-          throw Error(ErrorCode::InvalidInput, "", "model",
-                      "the pre-fill did not call the attention hook for every head (the search needs the CPU backend)");
-        }
-      }
-      state.record(prompt, layer, std::move(scores));
-    }
+    if (!state.done(prompt, layer)) state.record(prompt, layer, observer.take(layer));
     report(control, SearchProgress::Stage::scoring, prompt, layer, state);
   };
   qwen2_5_vl::PrefillInput input;
@@ -144,7 +152,7 @@ void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, s
   input.positions = p.positions;
   input.video_features = features;
   input.video_grids = p.video_grids;
-  input.attention = &hook;
+  input.observer = &observer;
   qwen2_5_vl::Session session(model);
   session.prefill(input, rc);
 }

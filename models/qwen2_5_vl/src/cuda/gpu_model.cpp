@@ -396,6 +396,12 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // An observer's copy of each layer's q and k (bf16, as computed) in pinned host memory: q [H][n][hd], k
+  // [KV][start + n][hd].
+  const std::int64_t keys = start + n;
+  rc::PinnedMemory observed;
+  rc::Event observed_copied;
+  if (in.observer) observed = rc::PinnedMemory(static_cast<std::size_t>(n * q_dim + KV * keys * hd) * 2);
   RunStats layer_stats;
   for (std::int64_t l = 0; l < c.layers; ++l) {
     check_cancel(control);
@@ -426,6 +432,14 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
       split.k_row = split.v_row = hd;
       split.k_head = split.v_head = capacity_ * hd;
       oc::rope_split_qkv(split, s);
+    }
+    if (in.observer) {
+      auto* host_q = observed.as<std::uint16_t>();
+      MMI_GPU_CHECK(cudaMemcpyAsync(host_q, q, static_cast<std::size_t>(n * q_dim) * 2, cudaMemcpyDeviceToHost, s));
+      MMI_GPU_CHECK(cudaMemcpy2DAsync(host_q + n * q_dim, static_cast<std::size_t>(keys * hd) * 2, kc,
+                                      static_cast<std::size_t>(capacity_ * hd) * 2, static_cast<std::size_t>(keys * hd) * 2,
+                                      static_cast<std::size_t>(KV), cudaMemcpyDeviceToHost, s));
+      observed_copied.record(s);
     }
 
     const LayerTensors lt{q, kc, vcache, o, capacity_};
@@ -463,6 +477,19 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
       gemm.linear(y, D, m, lw.gate_up.w, 2 * I, D, gu, rc::OutType::BF16, 2 * I, false);
       oc::silu_mul(gu, false, 2 * I, m, I, nullptr, act, I, s);
       gemm.linear(act, I, m, lw.down.w, D, I, xr, rc::OutType::F32, D, true);
+    }
+    if (in.observer) {
+      // The layer's attention and MLP are queued: the GPU computes them while the observer works.
+      observed_copied.synchronize();
+      const auto* host_q = observed.as<const std::uint16_t>();
+      LayerQk seen;
+      seen.layer = l;
+      seen.q_begin = start;
+      seen.q = attention::HeadsView{host_q, attention::DType::bf16, H, n, hd, n * hd, hd};
+      seen.k = attention::HeadsView{host_q + n * q_dim, attention::DType::bf16, KV, keys, hd, keys * hd, hd};
+      seen.scale = scale;
+      seen.layout = in.layout;
+      in.observer->observe(seen);
     }
     if (trace) {
       std::vector<float> out(static_cast<std::size_t>(n * D));

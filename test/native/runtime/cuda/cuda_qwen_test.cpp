@@ -307,6 +307,32 @@ struct RandomModel {
   }
 };
 
+// Every layer's q and k as a backend shows them to an observer, in fp32 ([heads][rows][head_dim]).
+class RecordingObserver final : public PrefillObserver {
+ public:
+  struct Layer {
+    std::int64_t layer = 0, q_begin = 0;
+    att::DType dtype = att::DType::f32;
+    std::int64_t heads = 0, kv_heads = 0, rows = 0, keys = 0;
+    std::vector<float> q, k;
+  };
+  std::vector<Layer> layers;
+
+  void observe(const LayerQk& seen) override {
+    layers.push_back({seen.layer, seen.q_begin, seen.q.dtype, seen.q.heads, seen.k.heads, seen.q.n, seen.k.n,
+                      flat(seen.q), flat(seen.k)});
+  }
+
+ private:
+  static std::vector<float> flat(const att::HeadsView& v) {
+    std::vector<float> out(static_cast<std::size_t>(v.heads * v.n * v.dim));
+    for (std::int64_t h = 0; h < v.heads; ++h) {
+      for (std::int64_t r = 0; r < v.n; ++r) v.load_row(h, r, out.data() + (h * v.n + r) * v.dim);
+    }
+    return out;
+  }
+};
+
 HeadPatterns patterns_for(const Model& m, const std::vector<att::PatternConfig>& per_head_of_layer) {
   const auto& c = m.config().text;
   HeadPatterns p;
@@ -342,6 +368,40 @@ TEST(random_model_with_real_head_dims_agrees_with_the_cpu) {
   const auto lg = sg.prefill(in), lc = sc.prefill(in);
   expect("random model CUDA (core dense kernel) vs CPU logits", rel_error(lg, lc), kVsCpuBackend);
   compare_decoding(sg, sc, 8, "random model CUDA vs CPU decoding");
+}
+
+// The offline search watches the pre-fill on either backend: the GPU's q and k (bf16, after rotary) match the CPU
+// backend's, every layer in order, and watching changes nothing the GPU computes.
+TEST(observed_queries_and_keys_agree_with_the_cpu_backend) {
+  RandomModel m;
+  const auto features = m.cpu->encode_video({m.pixels(), m.prompt.grid});
+  PrefillInput in{m.prompt.ids, m.prompt.positions, features, {m.prompt.grid}, nullptr};
+  Session plain(*m.gpu), sg(*m.gpu), sc(*m.cpu);
+  const auto unobserved = plain.prefill(in);
+  RecordingObserver og, oc;
+  in.observer = &og;
+  const auto lg = sg.prefill(in);
+  in.observer = &oc;
+  sc.prefill(in);
+  expect("logits with and without an observer (CUDA)", rel_error(lg, unobserved), 1e-6);
+  const auto& c = m.gpu->config().text;
+  const auto n = static_cast<std::int64_t>(m.prompt.ids.size());
+  const bool every_layer = static_cast<std::int64_t>(og.layers.size()) == c.layers && oc.layers.size() == og.layers.size();
+  CHECK(every_layer) << og.layers.size() << " and " << oc.layers.size() << " layers observed";
+  if (!every_layer) return;
+  double q_error = 0.0, k_error = 0.0;
+  for (std::size_t l = 0; l < og.layers.size(); ++l) {
+    const auto& g = og.layers[l];
+    const auto& h = oc.layers[l];
+    CHECK(g.layer == static_cast<std::int64_t>(l) && h.layer == g.layer && g.q_begin == 0 && h.q_begin == 0);
+    CHECK(g.dtype == att::DType::bf16 && h.dtype == att::DType::f32);
+    CHECK(g.heads == c.heads && g.kv_heads == c.kv_heads && g.rows == n && g.keys == n);
+    CHECK(h.heads == g.heads && h.kv_heads == g.kv_heads && h.rows == g.rows && h.keys == g.keys);
+    q_error = std::max(q_error, rel_error(g.q, h.q));
+    k_error = std::max(k_error, rel_error(g.k, h.k));
+  }
+  expect("observed q (post-rotary), CUDA vs CPU, every layer", q_error, kVsCpuBackend);
+  expect("observed k (post-rotary), CUDA vs CPU, every layer", k_error, kVsCpuBackend);
 }
 
 TEST(streamed_pixels_give_the_features_path_and_stats) {

@@ -108,6 +108,27 @@ class PrefillAttention {
   virtual void run(const AttentionCall& call) const = 0;
 };
 
+// One layer's post-rotary queries and keys during a pre-fill, in host memory: fp32 on the CPU backend, bf16 as the
+// GPU computed them on the GPU backend (the views' dtype says which).
+struct LayerQk {
+  std::int64_t layer = 0;
+  std::int64_t q_begin = 0;  // the queries are cache rows [q_begin, q_begin + q.n)
+  attention::HeadsView q;    // [heads, n_q, head_dim]
+  attention::HeadsView k;    // [kv_heads, q_begin + n_q, head_dim]: the whole cached sequence
+  float scale = 0.0f;
+  const std::vector<Segment>* layout = nullptr;  // the whole cached sequence
+};
+
+// Sees every layer's q and k of a pre-fill once, in layer order, on the thread that called prefill, while the
+// backend computes the attention itself (the offline pattern search scores its candidates here). The views are
+// valid during the call only. The GPU backend has already queued the layer's attention and MLP when it calls, so
+// the GPU computes them meanwhile. An exception thrown here ends the pre-fill.
+class PrefillObserver {
+ public:
+  virtual ~PrefillObserver() = default;
+  virtual void observe(const LayerQk& layer) = 0;
+};
+
 // Optional capture of the vision tower's intermediate tensors (for comparison with the reference model).
 struct VisionTrace {
   std::vector<float> patch_embed;               // [patches, hidden], processor order
@@ -200,6 +221,7 @@ struct PrefillInput {
   // grids are the video grids; video_grids stays empty).
   std::span<const PixelSource> video_sources = {};
   const HeadPatterns* patterns = nullptr;  // GPU backend: dense when null
+  PrefillObserver* observer = nullptr;     // either backend
 };
 
 // Where the time of the last pre-fill went, and the GPU memory it peaked at (GPU backend; 0 on the CPU).

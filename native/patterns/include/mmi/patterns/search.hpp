@@ -73,7 +73,7 @@ struct SearchControl {
   // Results of every finished (prompt, layer) are appended here; a later call with the same inputs and settings
   // skips them. Empty: no checkpoint. A checkpoint of other inputs or settings is refused (CheckpointInvalid).
   std::filesystem::path checkpoint;
-  int threads = 0;  // search_patterns_qk only (the model's search uses the model's threads): 0 = all cores
+  int threads = 0;  // threads scoring a layer's heads: 0 = all cores
 };
 
 // One calibration prompt for the model, as Session::prefill takes it. The video either as features (one row per
@@ -87,8 +87,10 @@ struct CalibrationPrompt {
   std::span<const qwen2_5_vl::PixelValues> videos;
 };
 
-// Runs the search on the model. `identity` must describe `model` (model_identity()). Errors: Error (InvalidInput,
-// Cancelled, CheckpointInvalid, FileUnwritable), mmi::runtime::Error for prompts the model refuses.
+// Runs the search on the model, on its device: the CPU or the GPU backend computes the dense pre-fill and shows the
+// search every layer's q/k, whose heads are scored on the host's cores. `identity` must describe `model`
+// (model_identity()). Errors: Error (InvalidInput, Cancelled, CheckpointInvalid, FileUnwritable),
+// mmi::runtime::Error for prompts the model refuses.
 PatternFile search_patterns(const qwen2_5_vl::Model& model, const ModelIdentity& identity,
                             std::span<const CalibrationPrompt> prompts, const SearchSettings& settings,
                             const SearchControl& control = {});
