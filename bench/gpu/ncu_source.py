@@ -8,6 +8,9 @@ import sys
 def main(path, top=45):
     with open(path, newline="") as f:
         lines = [l for l in f if not l.startswith("==")]
+    # Newer ncu versions put a "Kernel Name" line before the header.
+    while lines and not lines[0].startswith('"Address"'):
+        lines.pop(0)
     rows = list(csv.DictReader(lines))
     if not rows:
         print("no rows")

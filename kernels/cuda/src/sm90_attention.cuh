@@ -196,6 +196,30 @@ __global__ void __launch_bounds__(384, 1)
           }
         }
       };
+      // The cp.async part of tile t's keys or values: per 64-key half, every row unless the copy engine loads that
+      // half (mixed mode). The halves' TMA flags are read once per tile, not per copy: read per copy, their
+      // dependent loads and branches were the producer's longest stall and kept the consumers waiting.
+      auto gather_tile = [&](const typename L::Meta& meta, uint32_t dst, const T* base, int t) {
+        constexpr int kPerHalf = 64 * L::Chunks / 128;  // copies per thread for one half-tile
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          if (Mixed && meta.tma_row[h] >= 0) continue;
+#pragma unroll 4
+          for (int j = 0; j < kPerHalf; ++j) {
+            const int ci = tid + 128 * (h * kPerHalf + j);
+            const int r = ci / L::Chunks;
+            const int c = ci % L::Chunks;
+            int64_t src;
+            if constexpr (Sparse) {
+              src = meta.ksrc[r];
+            } else {
+              src = static_cast<int64_t>(t) * BN + r;
+              if (src >= n) src = -1;
+            }
+            cp_async16(swizzled(dst, r, c, L::PanelKV), src >= 0 ? base + src * D + c * 8 : base, src >= 0 ? 16 : 0);
+          }
+        }
+      };
       // Values of tile t: the same keys as its key tile (positions still in that key stage's meta).
       auto load_v = [&](int t, int kstage) {
         mbar_wait(bar_empty_v + 8 * vr.stage, vr.phase ^ 1);
@@ -204,22 +228,7 @@ __global__ void __launch_bounds__(384, 1)
         if constexpr (Mixed) {
           if (tid == 0) issue_tma_halves(meta, vdst, &maps.v, bar_full_v + 8 * vr.stage);
         }
-#pragma unroll 4
-        for (int j = 0; j < BN * L::Chunks / 128; ++j) {
-          const int ci = tid + 128 * j;
-          const int r = ci / L::Chunks;
-          const int c = ci % L::Chunks;
-          if (Mixed && meta.tma_row[r >> 6] >= 0) continue;
-          int64_t src;
-          if constexpr (Sparse) {
-            src = meta.ksrc[r];
-          } else {
-            src = static_cast<int64_t>(t) * BN + r;
-            if (src >= n) src = -1;
-          }
-          cp_async16(swizzled(vdst, r, c, L::PanelKV), src >= 0 ? vbase + src * D + c * 8 : vbase,
-                     src >= 0 ? 16 : 0);
-        }
+        gather_tile(meta, vdst, vbase, t);
         mbar_arrive_cp_async(bar_full_v + 8 * vr.stage);
         vr.advance();
       };
@@ -274,23 +283,7 @@ __global__ void __launch_bounds__(384, 1)
             if (tid == 0) issue_tma_halves(meta, sbase + L::kK + kr.stage * L::KVBytes, &maps.k, bar_full_k + 8 * kr.stage);
           }
         }
-        const uint32_t kdst = sbase + L::kK + kr.stage * L::KVBytes;
-#pragma unroll 4
-        for (int j = 0; j < BN * L::Chunks / 128; ++j) {
-          const int ci = tid + 128 * j;
-          const int r = ci / L::Chunks;
-          const int c = ci % L::Chunks;
-          if (Mixed && meta.tma_row[r >> 6] >= 0) continue;
-          int64_t src;
-          if constexpr (Sparse) {
-            src = meta.ksrc[r];
-          } else {
-            src = static_cast<int64_t>(t) * BN + r;
-            if (src >= n) src = -1;
-          }
-          cp_async16(swizzled(kdst, r, c, L::PanelKV), src >= 0 ? kbase + src * D + c * 8 : kbase,
-                     src >= 0 ? 16 : 0);
-        }
+        gather_tile(meta, sbase + L::kK + kr.stage * L::KVBytes, kbase, t);
         mbar_arrive_cp_async(bar_full_k + 8 * kr.stage);
         mbar_arrive(bar_full_k + 8 * kr.stage);
         if (t > 0) load_v(t - 1, prev_kstage);  // keys run one tile ahead of values
