@@ -5,8 +5,14 @@
 // times the language model's GEMM shapes through the engine's cuBLASLt path (for the FLOP-count limit) and shows
 // the memory plan's refusal of a prompt that does not fit.
 //
-//   mmi-qwen-gpu-bench --model DIR --tokens 65536,131072,262144 [--decode 32] [--refuse 1048576]
+//   mmi-qwen-gpu-bench --model DIR --tokens 65536,131072,262144 [--decode 32] [--refuse 1048576] [--dense-layers K]
+//
+// Every pre-fill reports its layers' times. --dense-layers K stops the dense pre-fills after K layers and
+// extrapolates the whole from them (the layers are identical in shape, so each costs the same); every full pre-fill
+// also prints the same extrapolation from its own first K layers, which checks the rule against the measured total.
+// When the dense pre-fill is cut short, decoding follows the first sparse one instead (its cache is as long).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +39,7 @@ struct Args {
   std::vector<std::int64_t> tokens;
   std::int64_t decode = 32;
   std::int64_t refuse = 0;
+  std::int64_t dense_layers = 0;  // 0: every layer
 };
 
 std::vector<std::int64_t> list_of(const std::string& s) {
@@ -50,6 +57,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--tokens") a.tokens = list_of(v);
     else if (k == "--decode") a.decode = std::stoll(v);
     else if (k == "--refuse") a.refuse = std::stoll(v);
+    else if (k == "--dense-layers") a.dense_layers = std::stoll(v);
     else throw std::runtime_error("unknown option " + k);
   }
   if (a.model.empty()) throw std::runtime_error("usage: mmi-qwen-gpu-bench --model DIR --tokens N,N [--decode 32]");
@@ -59,6 +67,45 @@ Args parse(int argc, char** argv) {
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// When the vision stage ended and each language-model layer finished (the engine synchronises before reporting a
+// layer), from the pre-fill's progress; optionally cancels the pre-fill once `stop_after` layers are done.
+struct LayerClock {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now(), vision_end = start;
+  std::vector<double> layer_end_ms;  // since vision_end
+  std::int64_t stop_after = 0;
+  std::atomic<bool> cancel{false};
+
+  RunControl control() {
+    RunControl rc;
+    rc.cancel = &cancel;
+    rc.on_progress = [this](Stage stage, std::int64_t done, std::int64_t) {
+      if (stage == Stage::Vision) {
+        vision_end = std::chrono::steady_clock::now();
+      } else if (stage == Stage::Prefill) {
+        layer_end_ms.push_back(ms_since(vision_end));
+        if (stop_after > 0 && done >= stop_after) cancel = true;
+      }
+    };
+    return rc;
+  }
+  // The language model's time for `layers` layers from the first k measured: the first layer (with the embedding
+  // scatter) as measured, the others at the mean of layers 2..k. 0 when fewer than two layers ran.
+  double extrapolated_ms(std::int64_t k, std::int64_t layers) const {
+    k = std::min<std::int64_t>(k, static_cast<std::int64_t>(layer_end_ms.size()));
+    if (k < 2) return 0.0;
+    const double first = layer_end_ms[0];
+    const double steady = (layer_end_ms[static_cast<std::size_t>(k - 1)] - first) / static_cast<double>(k - 1);
+    return first + steady * static_cast<double>(layers - 1);
+  }
+  std::string layers_json() const {
+    std::string out = "[";
+    for (std::size_t i = 0; i < layer_end_ms.size(); ++i) {
+      out += (i ? "," : "") + std::to_string(layer_end_ms[i] - (i ? layer_end_ms[i - 1] : 0.0));
+    }
+    return out + "]";
+  }
+};
 
 // The pattern files of the scale run, configured directly through the attention core's PatternConfig (per head, by
 // kv group), with MInference's and MMInference's default budgets: vertical-slash 1000 columns and 6096 diagonals,
@@ -170,6 +217,7 @@ int main(int argc, char** argv) {
                                  }
                                  for (auto& th : threads) th.join();
                                }};
+      bool decode_pending = args.decode > 0;
       for (const char* mode : {"dense", "sparse_mixed", "sparse_video"}) {
         const bool sparse = std::strcmp(mode, "dense") != 0;
         rc::reset_peak_memory_use();
@@ -177,13 +225,30 @@ int main(int argc, char** argv) {
         PrefillInput in{prompt.ids, prompt.positions, {}, {}, nullptr};
         in.video_sources = std::span<const PixelSource>(&source, 1);
         in.patterns = !sparse ? nullptr : std::strcmp(mode, "sparse_mixed") == 0 ? &mixed : &video;
+        LayerClock clock;
+        clock.stop_after = sparse ? 0 : args.dense_layers;
         const auto t0 = std::chrono::steady_clock::now();
-        session.prefill(in);
+        bool cut = false;
+        try {
+          session.prefill(in, clock.control());
+        } catch (const mmi::runtime::Error& e) {
+          if (e.code() != mmi::runtime::ErrorCode::Cancelled || !clock.cancel) throw;
+          cut = true;
+        }
         const double total_ms = ms_since(t0);
         const RunStats& st = session.stats();
+        const std::int64_t check_k = args.dense_layers > 1 ? args.dense_layers : 3;
+        std::printf("{\"kind\":\"layers\",\"mode\":\"%s\",\"tokens\":%zu,\"cut\":%s,\"layers_run\":%zu,"
+                    "\"layer_ms\":%s,\"extrapolated_from\":%lld,\"prefill_ms_extrapolated\":%.1f}\n",
+                    mode, prompt.ids.size(), cut ? "true" : "false", clock.layer_end_ms.size(),
+                    clock.layers_json().c_str(), static_cast<long long>(check_k),
+                    clock.extrapolated_ms(check_k, c.text.layers));
+        std::fflush(stdout);
+        if (cut) continue;
         double decode_ms = 0.0;
         std::int64_t decoded = 0;
-        if (!sparse && args.decode > 0) {
+        if (decode_pending) {
+          decode_pending = false;
           DecodeOptions o;
           o.max_tokens = args.decode;
           // The first step after the pre-fill pays for nothing extra: time them all.

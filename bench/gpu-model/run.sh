@@ -6,6 +6,10 @@
 #
 #   bash bench/gpu-model/run.sh [TOKENS] [REFUSE]     # defaults 65536,131072,262144 and 1048576
 #
+# MMI_SCALE_ONLY=1 skips the checks and compute-sanitizer (the scale run alone, e.g. 1M tokens on a GPU with the
+# memory for it); MMI_DENSE_LAYERS=K times the dense pre-fills on their first K layers and extrapolates (see the
+# bench's --dense-layers); MMI_SDPA_TOKENS: the sizes cuDNN is timed at (default: TOKENS).
+#
 # Binaries: .gpu-bin/ (built elsewhere and carried) or, when absent, built here into build-gpu/.
 set -uo pipefail
 OUT=${OUT:-/tmp/mmi-gpu-out}
@@ -42,14 +46,18 @@ cat "$OUT/gpu.txt"
 if [ ! -x "$BIN/runtime_cuda_qwen_test" ]; then
   step "building (no carried binaries)"
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMMI_CUDA=ON -DMMI_CUDA_ARCHS=90a-real >> "$OUT/checks.log" 2>&1
-  cmake --build build-gpu -j16 --target runtime_cuda_ops_test runtime_cuda_qwen_test runtime_cuda_memory_plan_test \
-    mmi-qwen-gpu-bench >> "$OUT/checks.log" 2>&1 || { echo "BUILD FAILED"; tail -30 "$OUT/checks.log"; exit 1; }
+  targets=(mmi-qwen-gpu-bench)
+  [ -z "${MMI_SCALE_ONLY:-}" ] && targets+=(runtime_cuda_ops_test runtime_cuda_qwen_test runtime_cuda_memory_plan_test)
+  cmake --build build-gpu -j16 --target "${targets[@]}" >> "$OUT/checks.log" 2>&1 ||
+    { echo "BUILD FAILED"; tail -30 "$OUT/checks.log"; exit 1; }
   BIN=$ROOT/build-gpu/test/native/runtime/cuda
 fi
 
 status=0
+checks=(runtime_cuda_memory_plan_test runtime_cuda_ops_test runtime_cuda_qwen_test)
+[ -n "${MMI_SCALE_ONLY:-}" ] && checks=()
 step "memory plan, ops and kernels, model on CUDA"
-for t in runtime_cuda_memory_plan_test runtime_cuda_ops_test runtime_cuda_qwen_test; do
+for t in "${checks[@]}"; do
   "$BIN/$t" >> "$OUT/checks.log" 2>&1
   rc=$?
   echo "$t: exit $rc" | tee -a "$OUT/checks.log"
@@ -58,11 +66,17 @@ done
 grep -E "max rel error|greedy tokens|FAIL|failed|SKIP" "$OUT/checks.log" | tail -60
 
 step "7B-shaped model"
-python3 models/qwen2_5_vl/fixtures/scale/make_model.py "$MODEL" > "$OUT/scale.jsonl" 2> "$OUT/scale.err"
+# Built once per machine: a second call of this script reuses the folder.
+if [ -f "$MODEL/model.safetensors.index.json" ]; then
+  echo "{\"kind\":\"model\",\"reused\":\"$MODEL\"}" > "$OUT/scale.jsonl"
+else
+  python3 models/qwen2_5_vl/fixtures/scale/make_model.py "$MODEL" > "$OUT/scale.jsonl" 2> "$OUT/scale.err"
+fi
 step "cuDNN attention rates"
-python3 bench/gpu-model/sdpa_rates.py "$TOKENS" >> "$OUT/scale.jsonl" 2>> "$OUT/scale.err"
+python3 bench/gpu-model/sdpa_rates.py "${MMI_SDPA_TOKENS:-$TOKENS}" >> "$OUT/scale.jsonl" 2>> "$OUT/scale.err"
 step "scale run"
 "$BIN/mmi-qwen-gpu-bench" --model "$MODEL" --tokens "$TOKENS" --decode 32 --refuse "$REFUSE" \
+  --dense-layers "${MMI_DENSE_LAYERS:-0}" \
   >> "$OUT/scale.jsonl" 2>> "$OUT/scale.err"
 echo "bench: exit $?" | tee -a "$OUT/checks.log"
 grep -h REFUSAL "$OUT/scale.jsonl" | cut -c1-600
@@ -70,7 +84,7 @@ tail -5 "$OUT/scale.err"
 
 # compute-sanitizer on a tiny model and on the kernels, with what time is left (the call's limit is 600 s).
 left=$(( 540 - $(elapsed) ))
-if [ $left -gt 60 ]; then
+if [ $left -gt 60 ] && [ -z "${MMI_SCALE_ONLY:-}" ]; then
   step "compute-sanitizer ($left s left)"
   {
     timeout $(( left / 2 )) compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN/runtime_cuda_qwen_test" tiny_a
