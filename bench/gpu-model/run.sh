@@ -25,16 +25,7 @@ step() { echo "== $(elapsed)s: $*" | tee -a "$OUT/checks.log"; }
 
 export MMI_FIXTURES_DIR=$ROOT/models/qwen2_5_vl/fixtures
 export PYTHONUNBUFFERED=1
-# cuBLASLt: the CUDA toolkit's, else the copy PyTorch's wheels ship.
-lt=$(ls /usr/local/cuda/lib64/libcublasLt.so.* 2>/dev/null | head -1)
-if [ -z "$lt" ]; then
-  for d in $(python3 -c "import site; print(' '.join(site.getsitepackages()))"); do
-    lt=$(find "$d/nvidia" -name 'libcublasLt.so*' 2>/dev/null | head -1)
-    [ -n "$lt" ] && break
-  done
-fi
-export MMI_CUBLASLT=$lt
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+. "$ROOT/bench/cublaslt-env.sh"
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   nvcc --version | tail -2

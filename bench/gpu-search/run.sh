@@ -22,15 +22,7 @@ note() { echo "$*" | tee -a "$SUMMARY"; }
 : > "$SUMMARY"
 
 export MMI_FIXTURES_DIR=$ROOT/models/qwen2_5_vl/fixtures PYTHONUNBUFFERED=1
-# cuBLASLt (opened at run time by the engine): the CUDA toolkit's, else the copy PyTorch's wheels ship.
-lt=$(ls /usr/local/cuda/lib64/libcublasLt.so.* 2>/dev/null | head -1)
-if [ -z "$lt" ]; then
-  for d in $(python3 -c "import site; print(' '.join(site.getsitepackages()))"); do
-    lt=$(find "$d/nvidia" -name 'libcublasLt.so*' 2>/dev/null | head -1)
-    [ -n "$lt" ] && break
-  done
-fi
-export MMI_CUBLASLT=$lt LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+. "$ROOT/bench/cublaslt-env.sh"
 
 mkdir -p $BIN
 tar -xJf "$ROOT/.gpu-search/bin.tar.xz" -C $BIN
