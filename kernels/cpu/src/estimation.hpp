@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "index_builder.hpp"
@@ -16,6 +17,23 @@ namespace mmi::attention::detail {
 // (float64).
 void for_each_attention_row(const HeadsView& q, const HeadsView& k, int64_t head, std::span<const int64_t> rows,
                             double scale, const std::function<void(size_t, std::span<const double>)>& f);
+
+// The causal softmax rows of one query head, as for_each_attention_row computes them. With `keep`, each row is
+// computed once and kept for later calls (the estimates of several patterns on one head look at the same rows);
+// without it, nothing outlives a call. Not for concurrent use.
+class AttentionRows {
+ public:
+  AttentionRows(const HeadsView& q, const HeadsView& k, int64_t head, double scale, bool keep);
+  int64_t n() const { return q_.n; }
+  void for_each(std::span<const int64_t> rows, const std::function<void(size_t, std::span<const double>)>& f);
+
+ private:
+  HeadsView q_, k_;
+  int64_t head_;
+  double scale_;
+  bool keep_;
+  std::unordered_map<int64_t, std::vector<double>> kept_;
+};
 
 // A region of the kernel-order attention matrix: rows [row_begin, row_end), keys [key_begin, key_end).
 struct Region {
@@ -39,12 +57,22 @@ class RowKeyCoordinate {
   std::vector<int32_t> col_inverse_;
 };
 
-// Scores columns and diagonals of `region` with the last kLastQueries rows of the region and keeps the budget:
-// forced first kSinkColumns columns of the region and offsets [0, kLocalSlashes), then the highest scores (ties:
-// lower position, smaller |offset|).
-VerticalSlash estimate_vertical_slash(const HeadsView& q, const HeadsView& k, int64_t head, double scale,
-                                      const IndexBuilder& builder, const RowKeyCoordinate& coord, const Region& region,
-                                      const VerticalSlashBudget& budget);
+// The scores of a region's columns and diagonals from the last kLastQueries rows of the region, the forced ones
+// (the region's first kSinkColumns columns, offsets [0, kLocalSlashes)) at +infinity: what every budget's selection
+// on the region reads.
+struct VerticalSlashScores {
+  std::vector<double> vertical;  // per key of the region
+  std::vector<double> slash;     // per offset, ranked by |offset| (ranked_offset): nearer diagonals first on ties
+};
+VerticalSlashScores score_vertical_slash(AttentionRows& attention, const IndexBuilder& builder,
+                                         const RowKeyCoordinate& coord, const Region& region);
+// The offset at rank i of VerticalSlashScores::slash: 0, -1, 1, -2, 2, ...
+inline int64_t ranked_offset(int64_t i) { return i % 2 == 1 ? -(i + 1) / 2 : i / 2; }
+
+// Keeps a budget of the scored region: the forced columns and offsets, then the highest scores (ties: lower
+// position, smaller |offset|).
+VerticalSlash select_vertical_slash(const VerticalSlashScores& scores, const Region& region,
+                                    const VerticalSlashBudget& budget);
 
 // Adds a vertical-slash selection to every query block's rows inside the region.
 void apply_vertical_slash(IndexBuilder& builder, const RowKeyCoordinate& coord, const Region& region,

@@ -58,8 +58,7 @@ double stride_score(int64_t s, int64_t lines, std::span<const double> c, std::sp
   return line + slash;
 }
 
-GridChoice choose_grid(const HeadsView& q, const HeadsView& k, int64_t head, double scale, const VideoRun& run,
-                       int64_t lines) {
+GridChoice choose_grid(AttentionRows& attention, const VideoRun& run, int64_t lines) {
   const int64_t start = run.start, length = run.length();
   GridChoice choice;
   choice.prior = run.period();
@@ -68,7 +67,7 @@ GridChoice choose_grid(const HeadsView& q, const HeadsView& k, int64_t head, dou
   std::vector<int64_t> rows(static_cast<size_t>(std::min(kLastQueries, length)));
   std::iota(rows.begin(), rows.end(), start + length - static_cast<int64_t>(rows.size()));
   std::vector<double> column(static_cast<size_t>(length), 0.0), diagonal(static_cast<size_t>(length), 0.0);
-  for_each_attention_row(q, k, head, rows, scale, [&](size_t i, std::span<const double> w) {
+  attention.for_each(rows, [&](size_t i, std::span<const double> w) {
     for (int64_t key = start; key <= rows[i]; ++key) {
       column[static_cast<size_t>(key - start)] += w[static_cast<size_t>(key)];
       diagonal[static_cast<size_t>(rows[i] - key)] += w[static_cast<size_t>(key)];
@@ -94,13 +93,12 @@ GridChoice choose_grid(const HeadsView& q, const HeadsView& k, int64_t head, dou
 
 }  // namespace
 
-HeadEstimate grid_estimate(const HeadsView& q, const HeadsView& k, int64_t head, double scale,
-                           const ModalityLayout& layout, const PatternConfig& config) {
-  const int64_t n = q.n;
+HeadEstimate grid_estimate(AttentionRows& attention, const ModalityLayout& layout, const PatternConfig& config) {
+  const int64_t n = attention.n();
   HeadEstimate est;
   std::vector<GridRun> runs;
   for (const VideoRun& run : layout.video_runs()) {
-    est.grid.push_back(choose_grid(q, k, head, scale, run, config.grid_lines));
+    est.grid.push_back(choose_grid(attention, run, config.grid_lines));
     runs.push_back(est.grid.back().run);
   }
   std::vector<int32_t> perm = grid_permutation(n, runs);

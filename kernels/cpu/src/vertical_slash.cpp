@@ -21,6 +21,27 @@ void for_each_attention_row(const HeadsView& q, const HeadsView& k, int64_t head
   }
 }
 
+AttentionRows::AttentionRows(const HeadsView& q, const HeadsView& k, int64_t head, double scale, bool keep)
+    : q_(q), k_(k), head_(head), scale_(scale), keep_(keep) {}
+
+void AttentionRows::for_each(std::span<const int64_t> rows,
+                             const std::function<void(size_t, std::span<const double>)>& f) {
+  if (!keep_) {
+    for_each_attention_row(q_, k_, head_, rows, scale_, f);
+    return;
+  }
+  std::vector<int64_t> missing;
+  for (int64_t r : rows) {
+    if (!kept_.contains(r)) missing.push_back(r);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  for_each_attention_row(q_, k_, head_, missing, scale_, [&](size_t i, std::span<const double> w) {
+    kept_.emplace(missing[i], std::vector<double>(w.begin(), w.end()));
+  });
+  for (size_t i = 0; i < rows.size(); ++i) f(i, kept_.at(rows[i]));
+}
+
 std::vector<int64_t> top_indices(std::span<const double> scores, int64_t count) {
   std::vector<int64_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
@@ -42,12 +63,11 @@ int64_t RowKeyCoordinate::operator()(int64_t kernel_row) const {
   return col_inverse_.empty() ? token : col_inverse_[static_cast<size_t>(token)];
 }
 
-VerticalSlash estimate_vertical_slash(const HeadsView& q, const HeadsView& k, int64_t head, double scale,
-                                      const IndexBuilder& builder, const RowKeyCoordinate& coord, const Region& region,
-                                      const VerticalSlashBudget& budget) {
+VerticalSlashScores score_vertical_slash(AttentionRows& attention, const IndexBuilder& builder,
+                                         const RowKeyCoordinate& coord, const Region& region) {
   const int64_t n = builder.n();
   const int64_t width = region.key_end - region.key_begin;
-  VerticalSlash out;
+  VerticalSlashScores out;
   if (region.row_end <= region.row_begin || width <= 0) return out;
 
   std::vector<int64_t> est_rows;  // original positions of the region's last rows
@@ -58,34 +78,39 @@ VerticalSlash estimate_vertical_slash(const HeadsView& q, const HeadsView& k, in
   }
   const std::vector<int32_t> col_inverse = inverse_permutation(builder.col_perm());
   // Column scores over the region's keys; slash scores over offsets -(n-1)..(n-1), stored at offset + n - 1.
-  std::vector<double> vertical(static_cast<size_t>(width), 0.0);
+  out.vertical.assign(static_cast<size_t>(width), 0.0);
   std::vector<double> slash(static_cast<size_t>(2 * n - 1), 0.0);
-  for_each_attention_row(q, k, head, est_rows, scale, [&](size_t i, std::span<const double> w) {
+  attention.for_each(est_rows, [&](size_t i, std::span<const double> w) {
     for (size_t key = 0; key < w.size(); ++key) {
       const int64_t c = col_inverse.empty() ? static_cast<int64_t>(key) : col_inverse[key];
       if (c < region.key_begin || c >= region.key_end) continue;
-      vertical[static_cast<size_t>(c - region.key_begin)] += w[key];
+      out.vertical[static_cast<size_t>(c - region.key_begin)] += w[key];
       slash[static_cast<size_t>(est_coord[i] - c + n - 1)] += w[key];
     }
   });
 
   constexpr double kForced = std::numeric_limits<double>::infinity();
   const int64_t forced_columns = std::min(kSinkColumns, width);
-  for (int64_t c = 0; c < forced_columns; ++c) vertical[static_cast<size_t>(c)] = kForced;
+  for (int64_t c = 0; c < forced_columns; ++c) out.vertical[static_cast<size_t>(c)] = kForced;
   for (int64_t o = 0; o < std::min(kLocalSlashes, n); ++o) slash[static_cast<size_t>(o + n - 1)] = kForced;
-  // Among equal scores, nearer diagonals first: rank offsets by |o| before the stable top-k.
-  std::vector<int64_t> by_distance(slash.size());
-  std::iota(by_distance.begin(), by_distance.end(), -(n - 1));
-  std::stable_sort(by_distance.begin(), by_distance.end(),
-                   [](int64_t a, int64_t b) { return std::abs(a) < std::abs(b); });
-  std::vector<double> ranked(slash.size());
-  for (size_t i = 0; i < by_distance.size(); ++i) ranked[i] = slash[static_cast<size_t>(by_distance[i] + n - 1)];
+  out.slash.resize(slash.size());
+  for (size_t i = 0; i < slash.size(); ++i) {
+    out.slash[i] = slash[static_cast<size_t>(ranked_offset(static_cast<int64_t>(i)) + n - 1)];
+  }
+  return out;
+}
 
-  for (int64_t c : top_indices(vertical, std::max(budget.vertical, forced_columns))) {
+VerticalSlash select_vertical_slash(const VerticalSlashScores& scores, const Region& region,
+                                    const VerticalSlashBudget& budget) {
+  VerticalSlash out;
+  if (scores.vertical.empty()) return out;
+  const auto n = static_cast<int64_t>(scores.slash.size() + 1) / 2;
+  const int64_t forced_columns = std::min(kSinkColumns, static_cast<int64_t>(scores.vertical.size()));
+  for (int64_t c : top_indices(scores.vertical, std::max(budget.vertical, forced_columns))) {
     out.columns.push_back(region.key_begin + c);
   }
-  for (int64_t i : top_indices(ranked, std::max(budget.slash, std::min(kLocalSlashes, n)))) {
-    out.offsets.push_back(by_distance[static_cast<size_t>(i)]);
+  for (int64_t i : top_indices(scores.slash, std::max(budget.slash, std::min(kLocalSlashes, n)))) {
+    out.offsets.push_back(ranked_offset(i));
   }
   std::sort(out.offsets.begin(), out.offsets.end());
   return out;

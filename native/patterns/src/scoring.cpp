@@ -1,6 +1,7 @@
 // Scoring candidate patterns on one head and choosing among them (ALGORITHM.md §5).
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "mmi/attention/heatmap.hpp"
 #include "mmi/attention/index.hpp"
@@ -85,11 +86,14 @@ std::vector<CandidateScore> score_candidates(const att::HeadsView& q, const att:
   for (std::int64_t r : rows) causal_pairs += static_cast<double>(r + 1);
   std::vector<CandidateScore> out;
   std::vector<std::uint8_t> kept;
+  // The candidates share the head's estimation work (softmax rows, vertical-slash scores, block scores).
+  std::optional<att::HeadEstimator> estimator;
   for (const HeadPattern& candidate : candidates) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
       throw Error(ErrorCode::Cancelled, "", "", "the search was cancelled");
     }
-    const att::HeadEstimate est = att::estimate_head(q, k, head, layout, to_config(candidate, n), scale);
+    if (!estimator) estimator.emplace(q, k, head, layout, scale);
+    const att::HeadEstimate est = estimator->estimate(to_config(candidate, n));
     const att::MaskRows mask(est.index, true);
     double mass = 0.0, pairs = 0.0;
     for (std::size_t i = 0; i < rows.size(); ++i) {

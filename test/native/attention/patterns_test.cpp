@@ -258,6 +258,48 @@ TEST(a_shape_and_block_sparse_follow_their_definition) {
   }
 }
 
+TEST(head_estimator_equals_estimate_head) {
+  // One estimator answers many configurations, in any order and with repeats, exactly as estimate_head does: the
+  // rows, scores and pooled blocks it shares must not change a single index.
+  for (const ModalityLayout& lay : layouts()) {
+    const QKV in = synthetic_qkv({lay, 4, 2, 64, 9, 4});
+    std::vector<PatternConfig> configs;
+    for (Pattern p : kPatterns) {
+      configs.push_back(small(p));
+      PatternConfig wider = small(p);
+      wider.vertical_slash = wider.text_rows = wider.video_rows = {60, 20};
+      wider.text_to_text = wider.video_to_video = {5, 300};
+      wider.top_k_blocks = 3;
+      wider.grid_lines = 3;
+      configs.push_back(wider);
+    }
+    configs.push_back(configs[4]);
+    for (int64_t h : {int64_t{0}, int64_t{3}}) {
+      HeadEstimator estimator(in.qv(), in.kv(), h, lay, 0.1f);
+      for (size_t c = configs.size(); c-- > 0;) {
+        const HeadEstimate shared = estimator.estimate(configs[c]);
+        const HeadEstimate alone = estimate_head(in.qv(), in.kv(), h, lay, configs[c], 0.1f);
+        const SparseIndex &a = shared.index, &b = alone.index;
+        CHECK(a.block_offsets == b.block_offsets && a.block_ids == b.block_ids && a.column_offsets == b.column_offsets &&
+              a.column_ids == b.column_ids && a.row_perm == b.row_perm && a.col_perm == b.col_perm)
+            << "config " << c << " of head " << h << " at n " << lay.n();
+        CHECK(shared.grid.size() == alone.grid.size());
+        for (size_t g = 0; g < std::min(shared.grid.size(), alone.grid.size()); ++g) {
+          CHECK(shared.grid[g].run.stride == alone.grid[g].run.stride && shared.grid[g].phases == alone.grid[g].phases &&
+                shared.grid[g].score == alone.grid[g].score);
+        }
+      }
+    }
+  }
+  const ModalityLayout lay = layouts()[0];
+  const QKV in = synthetic_qkv({lay, 2, 1, 64, 1, 4});
+  CHECK_THROWS_CODE(HeadEstimator(in.qv(), in.kv(), 2, lay), ErrorCode::InvalidArgument);
+  HeadEstimator estimator(in.qv(), in.kv(), 0, lay);
+  PatternConfig bad = small(Pattern::vertical_slash);
+  bad.vertical_slash.slash = -1;
+  CHECK_THROWS_CODE(estimator.estimate(bad), ErrorCode::InvalidArgument);
+}
+
 TEST(patterns_reject_hostile_configurations) {
   const ModalityLayout lay = layouts()[0];
   const QKV in = synthetic_qkv({lay, 2, 1, 64, 1, 4});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -70,6 +71,27 @@ struct HeadEstimate {
 // shapes, a layout whose length differs from n, or a bad config.
 HeadEstimate estimate_head(const HeadsView& q, const HeadsView& k, int64_t head, const ModalityLayout& layout,
                            const PatternConfig& config, float scale = 0.0f);
+
+// One query head estimated under several configurations (the offline search scores many candidates per head),
+// sharing the work they repeat: the softmax rows the estimators look at, a region's vertical-slash scores (one for
+// every budget), block-sparse's block scores. estimate(config) equals estimate_head(q, k, head, layout, config, scale)
+// bit for bit. What is shared stays until the estimator is destroyed (at 64K tokens some tens of MB per head); q, k
+// and layout must outlive it. The constructor checks what estimate_head checks but the config. Not for concurrent
+// use.
+class HeadEstimator {
+ public:
+  HeadEstimator(const HeadsView& q, const HeadsView& k, int64_t head, const ModalityLayout& layout,
+                float scale = 0.0f);
+  ~HeadEstimator();
+  HeadEstimator(HeadEstimator&&) noexcept;
+  HeadEstimator& operator=(HeadEstimator&&) noexcept;
+
+  HeadEstimate estimate(const PatternConfig& config);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // All query heads, configs[h] for head h (one config for all when configs has one entry), in parallel, cancel
 // checked between heads, progress per head. Checks q/k for NaN/Inf once.
