@@ -8,7 +8,9 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 
+import { readableUtf8 } from '../../app/domain/readable-utf8.js';
 import { mropePositions, type Positions, type VideoGrid } from './rope-index.js';
+import { tokenBytes, type TokenBytes } from './token-bytes.js';
 
 export class PromptFilesError extends Error {
   constructor(
@@ -54,6 +56,8 @@ export interface ChatMessage {
 
 export interface PromptRules {
   readonly tokenizer: Tokenizer;
+  /** Each token's bytes (null: a special token), for decoding answers as a byte stream. */
+  readonly tokenBytes: TokenBytes;
   readonly template: Template;
   readonly videoTokenId: number;
   readonly visionStartTokenId: number;
@@ -160,6 +164,7 @@ export async function loadPromptRules(dir: string): Promise<PromptRules> {
   }
   return {
     tokenizer,
+    tokenBytes: tokenBytes(tokenizer, (tokenizerJson as { decoder?: unknown }).decoder),
     template,
     videoTokenId: config.video_token_id,
     visionStartTokenId: config.vision_start_token_id,
@@ -185,6 +190,13 @@ export function encodeText(rules: PromptRules, text: string): number[] {
 
 export function decodeIds(rules: PromptRules, ids: readonly number[], skipSpecialTokens = true): string {
   return rules.tokenizer.decode([...ids], { skip_special_tokens: skipSpecialTokens });
+}
+
+/** An answer's tokens as readable text: special tokens left out, undecodable bytes as <0xHH>. */
+export function answerText(rules: PromptRules, ids: readonly number[]): string {
+  const bytes: number[] = [];
+  for (const id of ids) bytes.push(...(rules.tokenBytes(id) ?? []));
+  return readableUtf8(bytes);
 }
 
 /** Seconds per temporal patch for frames sampled at sampleFps: what feeds the temporal position ids. */

@@ -196,6 +196,8 @@ describe('asking about a video in a browser, answered by the engine', () => {
     const cli = JSON.parse(stdout) as { answer: string; tokens: number[]; videoTokens: number };
     expect(cli.videoTokens).toBe(14000);
     expect(answer).toBe(cli.answer);
+    // Never a broken character: bytes that make no text read as <0xHH>.
+    expect(answer).not.toContain('\uFFFD');
     expect(await page.getByTestId('turn-facts').textContent()).toContain(`${cli.tokens.length} tokens`);
     // The tiny model's notice stands beside its answer.
     expect(await page.getByTestId('turn-0').getByRole('note').textContent()).toContain('not meaningful');

@@ -1,32 +1,28 @@
-// The answer's text as its tokens arrive. A byte-level tokenizer can split one character over several tokens: a
-// run of tokens whose text ends in U+FFFD is held back until the character is complete (or the answer ends). Only
-// the held tokens are decoded at each step, so streaming stays linear in the answer's length; with a byte-level
-// decoder the pieces join to the text of the whole answer.
+// The answer's text as its tokens arrive: each token's bytes go through one readable UTF-8 stream
+// (app/domain/readable-utf8.ts), so a character split over tokens appears once complete, bytes that never make a
+// character read as <0xHH>, and the streamed pieces join to exactly the whole answer's text.
+import { ReadableUtf8 } from '../../../app/domain/readable-utf8.js';
 
 export class AnswerText {
-  private readonly tokens: number[] = [];
-  private held: number[] = [];
+  private readonly stream = new ReadableUtf8();
+  private whole = '';
 
+  /** `bytes(id)`: a token's bytes, or null for a token the answer leaves out (special tokens). */
   constructor(
-    private readonly decode: (ids: readonly number[]) => string,
+    private readonly bytes: (id: number) => Uint8Array | null,
     private readonly stopIds: ReadonlySet<number>,
   ) {}
 
   /** Adds a token; answers the text it completes ('' while a character is incomplete, or for a stop token). */
   push(token: number, last: boolean): string {
-    if (!this.stopIds.has(token)) {
-      this.tokens.push(token);
-      this.held.push(token);
-    }
-    if (this.held.length === 0) return '';
-    const text = this.decode(this.held);
-    if (!last && text.endsWith('\uFFFD')) return '';
-    this.held = [];
-    return text;
+    const bytes = this.stopIds.has(token) ? null : this.bytes(token);
+    const piece = this.stream.push(bytes ?? [], last);
+    this.whole += piece;
+    return piece;
   }
 
-  /** The whole answer, stop token left out. */
+  /** The text streamed so far: the whole answer once its last token was pushed. */
   get text(): string {
-    return this.decode(this.tokens);
+    return this.whole;
   }
 }

@@ -17,7 +17,6 @@ import {
   type Session,
 } from '../../../native/model.js';
 import {
-  decodeIds,
   followUpIds,
   loadPromptRules,
   type ChatMessage,
@@ -240,7 +239,7 @@ export class EngineRunner {
       emit({ event: 'progress', payload: { stage, done: n, total } });
     const { generation } = params;
     const stopIds = new Set(loaded.rules.stopIds);
-    const text = new AnswerText((ids) => decodeIds(loaded.rules, ids), stopIds);
+    const text = new AnswerText(loaded.rules.tokenBytes, stopIds);
     let index = 0;
     let firstTokenMs: number | null = null;
     const t0 = performance.now();

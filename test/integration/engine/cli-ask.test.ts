@@ -72,6 +72,9 @@ describe('mmi ask', () => {
     const streamed = await mmi('ask', ...args);
     expect(streamed.code).toBe(0);
     expect(streamed.out).toBe(`${result.answer}\n`);
+    // The random model's bytes that make no character are spelled out, never printed as U+FFFD (EF BF BD).
+    expect(result.answer).toMatch(/<0x[0-9A-F]{2}>/);
+    expect(streamed.out).not.toContain('\uFFFD');
     expect(streamed.err).toMatch(/pre-fill \d+ ms \(97 tokens\)/);
     expect(streamed.err).not.toMatch(/not meaningful/);
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
+  answerText,
   buildPrompt,
   decodeIds,
   encodeText,
@@ -45,6 +46,22 @@ describe('Qwen2.5-VL prompt rules on the fixture folders', () => {
       expect(rules.stopIds).toContain(meta.special_token_ids['<|im_end|>']);
       expect(rules.stopIds).toContain(meta.special_token_ids['<|endoftext|>']);
       expect(decodeIds(rules, meta.greedy.tokens, false)).toBe(meta.greedy.text);
+    });
+
+    it(`${name}: answers decode as transformers does, with <0xHH> where it puts U+FFFD`, async () => {
+      const meta = readJson<FixtureMeta>(name, 'meta.json');
+      const rules = await loadPromptRules(path.join(fixturesDir, name, 'model'));
+      const special = new Set(Object.values(meta.special_token_ids));
+      const answer = meta.greedy.tokens.filter((id) => !special.has(id));
+      let reference = meta.greedy.text;
+      for (const name of Object.keys(meta.special_token_ids)) reference = reference.split(name).join('');
+      const ours = answerText(rules, answer);
+      expect(ours).not.toContain('\uFFFD');
+      // Each run of undecodable bytes stands where the reference has a run of replacement characters.
+      expect(ours.replace(/(<0x[0-9A-F]{2}>)+/g, '#')).toBe(reference.replace(/\uFFFD+/g, '#'));
+      // Text the tokenizer encodes itself comes back byte for byte.
+      const text = 'A café — 猫 🐈 <|im_end|> moves.';
+      expect(answerText(rules, encodeText(rules, text))).toBe(text.replace('<|im_end|>', ''));
     });
   }
 
