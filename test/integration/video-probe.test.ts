@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../app/api/errors.js';
+import { defaultSamplingOptions, planSampling } from '../../app/domain/sampling.js';
 import { probeVideo } from '../../main/services/video/probe.js';
 import { createVideoTools, type VideoTools } from '../../main/services/video/tools.js';
 import {
@@ -97,6 +98,38 @@ describe('probeVideo on synthetic videos', () => {
     const meta = await probeVideo(tools, await syntheticVideo('vfrMp4'));
     expect(meta.nominalFps).toBe(30);
     expect(meta.fps).toBeCloseTo(80 / meta.durationSec, 1);
+  });
+
+  it('plans frames at the presentation times ffprobe reads from the packets of a B-frame video', async () => {
+    const file = await syntheticVideo('reordered');
+    const meta = await probeVideo(tools, file);
+    expect(meta.variableFrameRate).toBe(false);
+    const { ffprobe } = await resolvedTools();
+    const { stdout } = await run(ffprobe.path, [
+      ...[
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'packet=pts_time',
+        '-of',
+        'csv=p=0',
+        file,
+      ],
+    ]);
+    const pts = stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(pts).toHaveLength(300);
+    const plan = planSampling(meta, defaultSamplingOptions);
+    // Frame i of the plan's rule (index / fps) is the i-th frame in presentation order; Matroska rounds to 1 ms.
+    for (const t of plan.times) {
+      const index = Math.round(t * meta.fps);
+      expect(Math.abs((pts[index] ?? NaN) - t)).toBeLessThanOrEqual(0.0006);
+    }
   });
 
   it('lists the audio stream of a video with sound', async () => {

@@ -12,6 +12,7 @@ export type SyntheticKind =
   | 'normal'
   | 'vfr'
   | 'vfrMp4'
+  | 'reordered'
   | 'rotated'
   | 'odd'
   | 'portrait'
@@ -75,6 +76,9 @@ export const syntheticSpecs: Record<SyntheticKind, SyntheticSpec> = {
     name: 'vfr.mp4',
     facts: facts(320, 240, 80, 3.9, { durationSlackSec: 0.1, variableFrameRate: true }),
   },
+  // Constant 30 fps with B-frames (libx264's default preset), longer than the packets the rate check reads, in
+  // Matroska (1 ms timestamps): packets come in decode order, so the last ones read leave holes in the times.
+  reordered: { name: 'reordered.mkv', facts: facts(320, 240, 300, 10) },
   // Stored 320×240, black left half and white right half, with a 90° display rotation: shown 240×320 with the
   // halves on top of each other.
   rotated: { name: 'rotated.mp4', facts: facts(240, 320, 50, 2, { rotation: 90 }) },
@@ -128,6 +132,12 @@ export async function syntheticVideo(kind: SyntheticKind): Promise<string> {
       return made(
         args(`-f lavfi -i testsrc2=size=320x240:rate=30:duration=2 -f lavfi -i testsrc2=size=320x240:rate=10:duration=2
               -filter_complex [0:v][1:v]concat=n=2:v=1:a=0[v] -map [v] -vsync vfr ${h264} -g 30`),
+      );
+    case 'reordered':
+      return made(
+        args(
+          '-f lavfi -i testsrc2=size=320x240:rate=30 -t 10 -c:v libx264 -preset medium -bf 3 -pix_fmt yuv420p',
+        ),
       );
     case 'rotated': {
       const plainArgs = args(

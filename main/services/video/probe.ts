@@ -41,6 +41,8 @@ const ProbeOutputSchema = z.object({
 
 /** Packets read from the start of the video to see whether frame intervals vary. */
 const vfrProbePackets = 240;
+/** The most frames a codec holds back for reordering (H.264's and HEVC's DPB limit). */
+const maxReorderFrames = 16;
 
 export async function probeVideo(tools: VideoTools, file: string, signal?: AbortSignal): Promise<VideoMeta> {
   const sizeBytes = await checkFile(file);
@@ -250,9 +252,13 @@ async function intervalsVary(
     .map(Number)
     .filter((t) => Number.isFinite(t))
     .sort((a, b) => a - b);
-  const steps = times
+  // Packets come in decode order: where the window cut a reordered group (B-frames), the presentation times just
+  // below its end still have holes. H.264/HEVC reorder at most 16 frames, so those last times are left out unless
+  // the window held the whole stream.
+  const settled = times.length >= vfrProbePackets ? times.slice(0, -maxReorderFrames) : times;
+  const steps = settled
     .slice(1)
-    .map((t, i) => t - (times[i] ?? t))
+    .map((t, i) => t - (settled[i] ?? t))
     .filter((d) => d > 0);
   if (steps.length < 2) return false;
   const shortest = Math.min(...steps);
