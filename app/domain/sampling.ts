@@ -138,3 +138,20 @@ export function planSampling(
     visualTokens: visualTokens(count, size.width, size.height),
   };
 }
+
+/**
+ * The shortest and longest step between sampled frames, in seconds. Frames are whole frames spread evenly over
+ * indices 0…N−1 (frameIndices), so the steps alternate between two neighbouring frame counts (at 2 fps of a
+ * 30 fps video: 15 and 16 frames, 0.500 and 0.533 s).
+ */
+export function sampleSpacing(times: readonly number[]): { shortest: number; longest: number } | null {
+  if (times.length < 2) return null;
+  let shortest = Infinity;
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) {
+    const step = (times[i] ?? 0) - (times[i - 1] ?? 0);
+    shortest = Math.min(shortest, step);
+    longest = Math.max(longest, step);
+  }
+  return { shortest, longest };
+}

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { SamplingPlan } from '../../../app/api/video.js';
-import { planSampling, sizeFactor } from '../../../app/domain/sampling.js';
+import { planSampling, sampleSpacing, sizeFactor } from '../../../app/domain/sampling.js';
 import { samplingFrom } from '../state/store.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
@@ -75,6 +75,25 @@ export function SamplingPanel() {
           {estimate.plan.sampleFps.toFixed(3)} fps sampled)
         </p>
       ) : null}
+      {estimate && 'plan' in estimate ? <SpacingNote times={estimate.plan.times} /> : null}
     </section>
+  );
+}
+
+/** How far apart the sampled frames are, and why the steps can differ by a frame. */
+function SpacingNote(props: { times: readonly number[] }) {
+  const spacing = sampleSpacing(props.times);
+  if (spacing === null) return null;
+  const { shortest, longest } = spacing;
+  const even = longest - shortest < 1e-6;
+  return (
+    <p
+      className="muted"
+      data-testid="sample-spacing"
+      title="Qwen2.5-VL's processor picks whole frames spread evenly over the video's frame indices, so steps can alternate between two neighbouring frame counts; the model sees the frames' average rate."
+    >
+      One frame every {shortest.toFixed(3)}
+      {even ? '' : `–${longest.toFixed(3)}`} s{even ? '' : ' (whole frames, spread evenly over the video)'}
+    </p>
   );
 }

@@ -7,6 +7,7 @@ import {
   perFramePixelCap,
   planSampling,
   roundHalfEven,
+  sampleSpacing,
   smartResize,
 } from '../../../app/domain/sampling.js';
 
@@ -158,6 +159,17 @@ describe('planSampling', () => {
     expect(plan.sampleFps).toBeCloseTo(2, 10);
     expect(plan.times[0]).toBe(0);
     expect(plan.times.at(-1)).toBeCloseTo(299 / 30, 12);
+  });
+
+  it('steps by 15 or 16 frames at 2 fps of a 60 s 30 fps video, as linspace(0, 1799, 120) rounds', () => {
+    // 1799 / 119 = 15.118 frames a step: 0, 15, 30, 45, 60, 76, 91, … (by hand from the rule).
+    const plan = planSampling(meta(640, 360, 60, 30, 1800), options({ fps: 2 }));
+    expect(plan.times.slice(0, 7).map((t) => Math.round(t * 30))).toEqual([0, 15, 30, 45, 60, 76, 91]);
+    const spacing = sampleSpacing(plan.times);
+    expect(spacing?.shortest).toBeCloseTo(15 / 30, 12);
+    expect(spacing?.longest).toBeCloseTo(16 / 30, 12);
+    expect(sampleSpacing([0, 1, 2])).toEqual({ shortest: 1, longest: 1 });
+    expect(sampleSpacing([0])).toBeNull();
   });
 
   it('plans a clip shorter than a second with the minimum frame count', () => {
