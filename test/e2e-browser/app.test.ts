@@ -32,6 +32,7 @@ const files: Record<string, SyntheticKind> = {
   'long.mp4': 'long',
   'random-bytes.mp4': 'randomBytes',
   'truncated.mp4': 'truncatedMp4',
+  'reordered.mkv': 'reordered',
 };
 
 let root: string;
@@ -140,7 +141,26 @@ describe('the app in a browser, served by the web host', () => {
     await list.getByRole('button', { name: 'random-bytes.mp4' }).click();
     await expect.poll(() => alert.textContent()).toContain('NOT_MEDIA');
     expect(await alert.textContent()).toContain('random-bytes.mp4');
-    await expect(page.getByRole('button', { name: 'Decode', exact: true }).isDisabled()).resolves.toBe(true);
+    // A file that cannot be opened leaves the open video as it was: still decodable, still asked about.
+    expect(await alert.textContent()).toContain('long.mp4 is still open.');
+    expect(await page.getByTestId('meta-duration').textContent()).toBe('5:00.0');
+    await expect(page.getByRole('button', { name: 'Decode', exact: true }).isEnabled()).resolves.toBe(true);
+    await expect(page.locator('#question').isEnabled()).resolves.toBe(true);
+  });
+
+  it('reads a constant-rate video with B-frames as constant, and says how far apart its frames are sampled', async () => {
+    await page.getByLabel('Frames per second').fill('2');
+    await page
+      .getByRole('region', { name: 'File browser' })
+      .getByRole('button', { name: 'reordered.mkv' })
+      .click();
+    await expect.poll(() => page.getByTestId('meta-duration').textContent()).toBe('0:10.0');
+    expect(await page.getByTestId('meta-fps').textContent()).toBe('30 fps');
+    // 300 frames at 2 fps: 20 frames at linspace(0, 299, 20), steps of 15.74 frames rounded to 15 or 16.
+    expect(await page.getByTestId('sample-spacing').textContent()).toBe(
+      'One frame every 0.500–0.533 s (whole frames, spread evenly over the video)',
+    );
+    await shot('07-constant-rate');
   });
 
   it('refuses a path outside the allowed folders', async () => {

@@ -99,6 +99,7 @@ beforeAll(async () => {
   for (const [name, kind] of [
     ['clip.mp4', 'normal'],
     ['long.mp4', 'long'],
+    ['random-bytes.mp4', 'randomBytes'],
   ] as const) {
     await placeFile(await syntheticVideo(kind), path.join(root, name));
   }
@@ -140,6 +141,16 @@ describe('asking about a video in a browser, answered by the engine', () => {
     await expect.poll(() => page.getByTestId('engine-device').textContent(), { timeout: 15_000 }).toBe('CPU');
     // No video open: questions would go to the bundled demo clip, and the box says so.
     await page.getByTestId('demo-video-note').waitFor();
+    // A file that fails to open changes none of that.
+    await page
+      .getByRole('region', { name: 'File browser' })
+      .getByRole('button', { name: 'random-bytes.mp4' })
+      .click();
+    const alert = page.getByRole('region', { name: 'Video metadata' }).getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('NOT_MEDIA');
+    expect(await alert.textContent()).toContain('No video is open.');
+    await page.getByTestId('demo-video-note').waitFor();
+    await expect(page.locator('#question').isEnabled()).resolves.toBe(true);
   });
 
   it('asks about a video: progress by stage, the answer streams in, heatmaps appear during the pre-fill', async () => {

@@ -22,10 +22,13 @@ export { samplingFrom, type SamplingChoice } from './sampling-choice.js';
 // Actions call the bridge; answers and events land here; views only read and call actions. The model and engine
 // part is in model-slice.ts, questions in ask-slice.ts; this file holds the video part and puts them together.
 
-export type VideoState =
-  | { status: 'empty' }
+/** The video open for analysis: it changes only when another one was probed successfully. */
+export type VideoState = { status: 'empty' } | { status: 'ready'; path: string; meta: VideoMeta };
+
+/** The latest attempt to open a video: a failed one leaves the open video (or the demo clip) as it was. */
+export type OpeningState =
+  | { status: 'idle' }
   | { status: 'probing'; path: string }
-  | { status: 'ready'; path: string; meta: VideoMeta }
   | { status: 'failed'; path: string; error: AppErrorData };
 
 export type DecodeState =
@@ -46,6 +49,7 @@ export type DiagnosticsState =
 export interface AppState extends ModelSlice, AskSlice {
   connection: ConnectionState;
   video: VideoState;
+  opening: OpeningState;
   sampling: SamplingChoice;
   decode: DecodeState;
   browser: BrowserState;
@@ -77,6 +81,7 @@ export function createAppStore(
     ...createAskSlice(bridge, set, get, captures, askEvents),
     connection: 'connecting',
     video: { status: 'empty' },
+    opening: { status: 'idle' },
     sampling: {
       fps: defaultSamplingOptions.fps,
       maxFrames: defaultSamplingOptions.maxFrames,
@@ -87,19 +92,27 @@ export function createAppStore(
     diagnostics: { status: 'idle' },
 
     async openVideo(path) {
+      set({ opening: { status: 'probing', path } });
+      let meta: VideoMeta;
+      try {
+        meta = await bridge.call('video.probe', { path });
+      } catch (err) {
+        if (isLatestOpening(get().opening, path))
+          set({ opening: { status: 'failed', path, error: toErrorData(err) } });
+        return;
+      }
+      // A slow answer for a video the user has since replaced must not overwrite the newer one.
+      if (!isLatestOpening(get().opening, path)) return;
       const decode = get().decode;
       if (decode.status === 'running')
         void bridge.call('job.cancel', { jobId: decode.jobId }).catch(() => undefined);
       // Another video is another analysis: its questions start afresh.
       if (get().conversation.video !== null && get().conversation.video !== path) get().resetConversation();
-      set({ video: { status: 'probing', path }, decode: { status: 'idle' } });
-      try {
-        const meta = await bridge.call('video.probe', { path });
-        if (isCurrentVideo(get().video, path)) set({ video: { status: 'ready', path, meta } });
-      } catch (err) {
-        if (isCurrentVideo(get().video, path))
-          set({ video: { status: 'failed', path, error: toErrorData(err) } });
-      }
+      set({
+        video: { status: 'ready', path, meta },
+        opening: { status: 'idle' },
+        decode: { status: 'idle' },
+      });
     },
 
     setSampling(patch) {
@@ -218,7 +231,6 @@ export function createAppStore(
   return store;
 }
 
-/** A slow answer for a video the user has since replaced must not overwrite the newer one. */
-function isCurrentVideo(video: VideoState, path: string): boolean {
-  return video.status !== 'empty' && video.path === path;
+function isLatestOpening(opening: OpeningState, path: string): boolean {
+  return opening.status === 'probing' && opening.path === path;
 }

@@ -4,13 +4,24 @@ import { ErrorMessage } from './ErrorMessage.js';
 
 export function MetadataPanel() {
   const video = useAppState((s) => s.video);
+  const opening = useAppState((s) => s.opening);
   return (
     <section className="panel" aria-label="Video metadata">
       <h2>Video</h2>
-      {video.status === 'empty' ? <p className="muted">No video open.</p> : null}
-      {video.status === 'probing' ? <p role="status">Reading {video.path}…</p> : null}
-      {video.status === 'failed' ? (
-        <ErrorMessage title={`Could not open ${video.path}`} error={video.error} />
+      {opening.status === 'probing' ? <p role="status">Reading {opening.path}…</p> : null}
+      {opening.status === 'failed' ? (
+        <ErrorMessage
+          title={`Could not open ${opening.path}`}
+          error={opening.error}
+          after={
+            video.status === 'ready'
+              ? `${video.meta.path.split(/[\\/]/).pop() ?? video.meta.path} is still open.`
+              : 'No video is open.'
+          }
+        />
+      ) : null}
+      {video.status === 'empty' && opening.status !== 'failed' ? (
+        <p className="muted">No video open.</p>
       ) : null}
       {video.status === 'ready' ? (
         <dl className="facts">

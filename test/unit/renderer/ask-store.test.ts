@@ -201,12 +201,19 @@ describe('asking about the open video', () => {
     );
     paint();
     expect(store.getState().captures.get('ask-3')?.heatmaps.size).toBe(1);
+    // A file that fails to open changes nothing: the question keeps running.
+    const failing = store.getState().openVideo('/garbage.mp4');
+    take('video.probe').reject(new AppError('NOT_MEDIA', 'Not a media file'));
+    await failing;
+    expect(store.getState().conversation.turns).toHaveLength(1);
+    expect(store.getState().captures.get('ask-3')?.heatmaps.size).toBe(1);
+    // Once another video has opened, the analysis starts afresh.
     const opening = store.getState().openVideo('/other.mp4');
+    take('video.probe').resolve({ ...sampleMeta, path: '/other.mp4' });
+    await opening;
     expect(take('job.cancel').params).toEqual({ jobId: 'ask-3' });
     expect(store.getState().conversation).toEqual({ id: null, video: null, turns: [] });
     expect(store.getState().captures.get('ask-3')).toBeUndefined();
-    take('video.probe').resolve({ ...sampleMeta, path: '/other.mp4' });
-    await opening;
   });
 
   it('collects head reports and heatmaps per job, decoded, with one version step per frame', async () => {

@@ -26,11 +26,29 @@ describe('renderer store', () => {
     take('video.probe').resolve({ ...meta, path: '/a.mp4' });
     take('video.probe').reject(new AppError('NOT_MEDIA', 'Not a media file', '/b.mp4'));
     await Promise.all([first, second]);
-    expect(store.getState().video).toEqual({
+    expect(store.getState().opening).toEqual({
       status: 'failed',
       path: '/b.mp4',
       error: { code: 'NOT_MEDIA', message: 'Not a media file', detail: '/b.mp4' },
     });
+    expect(store.getState().video).toEqual({ status: 'empty' });
+  });
+
+  it('keeps the open video, its decode and its questions when another one fails to open', async () => {
+    const { store, take } = await openReady();
+    const open = store.getState().video;
+    const opening = store.getState().openVideo('/garbage.mp4');
+    expect(store.getState().opening).toEqual({ status: 'probing', path: '/garbage.mp4' });
+    take('video.probe').reject(new AppError('NOT_MEDIA', 'Not a media file', '/garbage.mp4'));
+    await opening;
+    expect(store.getState().video).toBe(open);
+    expect(store.getState().opening).toMatchObject({ status: 'failed', path: '/garbage.mp4' });
+    // A later success clears the failure.
+    const again = store.getState().openVideo('/w.mp4');
+    take('video.probe').resolve({ ...meta, path: '/w.mp4' });
+    await again;
+    expect(store.getState().video).toMatchObject({ status: 'ready', path: '/w.mp4' });
+    expect(store.getState().opening).toEqual({ status: 'idle' });
   });
 
   it('keeps the sampling options it sends consistent with the choices', () => {
