@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,9 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'mmi-e2e-root-'));
   for (const [name, kind] of Object.entries(files))
     await placeFile(await syntheticVideo(kind), path.join(root, name));
+  // Files that are not videos, as a real folder has them.
+  await writeFile(path.join(root, 'notes.txt'), 'notes\n');
+  await writeFile(path.join(root, 'engine.pid'), '123\n');
   app = await openAppInBrowser({}, [root]);
   page = app.page;
 });
@@ -59,6 +62,14 @@ describe('the app in a browser, served by the web host', () => {
   it('browses the allowed folder and opens a video: its metadata as the file was made', async () => {
     const browserList = page.getByRole('region', { name: 'File browser' });
     for (const name of Object.keys(files)) await browserList.getByRole('button', { name }).waitFor();
+    // Videos first; the folder's other files wait behind a toggle.
+    expect(await browserList.getByRole('button', { name: 'notes.txt' }).count()).toBe(0);
+    await browserList.getByRole('button', { name: 'Show 2 other files (not videos)' }).click();
+    await browserList.getByRole('button', { name: 'notes.txt' }).waitFor();
+    const names = await browserList.locator('.entries li').allTextContents();
+    expect(names.slice(-2).map((n) => n.split(' ')[0])).toEqual(['engine.pid', 'notes.txt']);
+    await browserList.getByRole('button', { name: 'Hide the 2 other files' }).click();
+    expect(await browserList.getByRole('button', { name: 'engine.pid' }).count()).toBe(0);
     await browserList.getByRole('button', { name: 'clip.mp4' }).click();
     const facts = 'facts' in syntheticSpecs.normal ? syntheticSpecs.normal.facts : null;
     if (!facts) throw new Error('the normal clip has no facts');
@@ -82,6 +93,23 @@ describe('the app in a browser, served by the web host', () => {
     );
     // 90 px high at the clip's 4:3.
     expect(sizes.every(([w, h]) => h === 90 && w === 120)).toBe(true);
+    // All twelve in sight: inside the panel, none cut off, nothing scrolled away.
+    const panel = page.getByRole('region', { name: 'Timeline' });
+    const box = await panel.boundingBox();
+    const boxes = await images.evaluateAll((imgs) =>
+      imgs.map((img) => {
+        const r = img.getBoundingClientRect();
+        return { left: r.left, right: r.right, width: r.width };
+      }),
+    );
+    expect(box).not.toBeNull();
+    for (const b of boxes) {
+      expect(b.width).toBeGreaterThan(60);
+      expect(b.left).toBeGreaterThanOrEqual(box?.x ?? Infinity);
+      expect(b.right).toBeLessThanOrEqual((box?.x ?? 0) + (box?.width ?? 0));
+    }
+    const list = panel.locator('.timeline');
+    expect(await list.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
     await shot('01-opened');
   });
 

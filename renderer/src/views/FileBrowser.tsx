@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import type { BrowserState } from '../state/folders.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
@@ -14,7 +14,8 @@ export function FileBrowser() {
 
 /**
  * A listing of the allowed folders: folders open on click; files call `onFile` when given (else they are only
- * shown), and `onChooseFolder`, when given, offers the folder being shown.
+ * shown), and `onChooseFolder`, when given, offers the folder being shown. Where files are opened as videos,
+ * folders and videos come first and other files stay behind a toggle, so a folder of logs does not bury them.
  */
 export function FolderBrowser(props: {
   label: string;
@@ -24,6 +25,7 @@ export function FolderBrowser(props: {
   onChooseFolder?: (dir: string) => void;
 }) {
   const { state, browse, onFile, onChooseFolder } = props;
+  const [showOthers, setShowOthers] = useState(false);
 
   useEffect(() => {
     if (state.status === 'idle') void browse();
@@ -44,6 +46,14 @@ export function FolderBrowser(props: {
     );
   }
   const { listing } = state;
+  const isOther = (entry: (typeof listing.entries)[number]) => entry.kind !== 'dir' && !entry.video;
+  const others = onFile ? listing.entries.filter(isOther).length : 0;
+  const rank = (entry: (typeof listing.entries)[number]) => (entry.kind === 'dir' ? 0 : entry.video ? 1 : 2);
+  const shown = onFile
+    ? listing.entries
+        .filter((entry) => showOthers || !isOther(entry))
+        .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
+    : listing.entries;
   return (
     <div className="file-browser" aria-label={props.label} role="region">
       <div className="row">
@@ -71,8 +81,11 @@ export function FolderBrowser(props: {
         ) : null}
       </div>
       {listing.entries.length === 0 ? <p className="muted">Empty.</p> : null}
+      {onFile && listing.entries.length > 0 && others === listing.entries.length && !showOthers ? (
+        <p className="muted">No videos or folders here.</p>
+      ) : null}
       <ul className="entries">
-        {listing.entries.map((entry) => (
+        {shown.map((entry) => (
           <li key={entry.path} className={entry.kind === 'dir' ? 'dir' : entry.video ? 'video' : 'other'}>
             {entry.kind === 'dir' || onFile ? (
               <button
@@ -90,6 +103,18 @@ export function FolderBrowser(props: {
           </li>
         ))}
       </ul>
+      {others > 0 ? (
+        <button
+          type="button"
+          className="link"
+          aria-expanded={showOthers}
+          onClick={() => setShowOthers(!showOthers)}
+        >
+          {showOthers
+            ? `Hide the ${others} other ${others === 1 ? 'file' : 'files'}`
+            : `Show ${others} other ${others === 1 ? 'file' : 'files'} (not videos)`}
+        </button>
+      ) : null}
     </div>
   );
 }

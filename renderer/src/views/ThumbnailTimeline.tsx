@@ -22,6 +22,7 @@ export function ThumbnailTimeline() {
               src={bridge.resolveUrl(thumbnailUrl(meta.path, t, thumbnailHeight))}
               alt={`Frame at ${formatDuration(t)}`}
               height={thumbnailHeight}
+              style={{ aspectRatio: `${meta.width} / ${meta.height}` }}
               loading="lazy"
             />
             <span>{formatDuration(t)}</span>
