@@ -1,11 +1,12 @@
 import type { StoreApi } from 'zustand/vanilla';
-import type {
-  AskParams,
-  AskResult,
-  AskStage,
-  AskStarted,
-  HeatmapRequest,
-  ModelInfo,
+import {
+  defaultMaxAnswerTokens,
+  type AskParams,
+  type AskResult,
+  type AskStage,
+  type AskStarted,
+  type HeatmapRequest,
+  type ModelInfo,
 } from '../../../app/api/engine.js';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { HostBridge } from '../bridge/bridge.js';
@@ -108,7 +109,7 @@ export function defaultCapture(info: ModelInfo): HeatmapCapture {
 }
 
 export const defaultAskOptions: AskOptions = {
-  maxTokens: 128,
+  maxTokens: defaultMaxAnswerTokens,
   temperature: 0,
   heatmaps: 'all',
   grid: 64,
@@ -298,11 +299,24 @@ export function createAskSlice(
 }
 
 /** The question the explorer and the timings show: the one picked, else the latest that started. */
-export function shownTurn(state: Pick<AppState, 'conversation' | 'explorer'>): AskTurn | undefined {
-  const { turns } = state.conversation;
+/** The questions the explorer can show: running ones, and those whose pre-fill reported anything. */
+export function explorableTurns(state: Pick<AppState, 'conversation' | 'captures'>): AskTurn[] {
+  return state.conversation.turns.filter((t) => {
+    if (t.jobId === null) return false;
+    if (isActive(t)) return true;
+    const capture = state.captures.get(t.jobId);
+    return capture !== undefined && (capture.heads.size > 0 || capture.heatmaps.size > 0);
+  });
+}
+
+/** The question the explorer shows: the one picked, else the latest it can show. */
+export function shownTurn(
+  state: Pick<AppState, 'conversation' | 'explorer' | 'captures'>,
+): AskTurn | undefined {
+  const turns = explorableTurns(state);
   const key = state.explorer.turnKey;
   if (key !== null) return turns.find((t) => t.key === key);
-  return turns.findLast((t) => t.jobId !== null);
+  return turns.at(-1);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AskStage } from '../../../app/api/engine.js';
-import type { AskTurn } from '../state/ask-slice.js';
+import { explorableTurns, type AskTurn } from '../state/ask-slice.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { formatCount } from './format.js';
@@ -35,6 +35,8 @@ export function Conversation() {
 function Turn(props: { turn: AskTurn; index: number }) {
   const { turn } = props;
   const setExplorer = useAppState((s) => s.setExplorer);
+  // Only a pre-fill the explorer can show is offered (a question cancelled before it has none).
+  const explorable = useAppState((s) => explorableTurns(s).includes(turn));
   const notice = turn.result?.notice ?? turn.started?.model.notice ?? null;
   const streaming = turn.status === 'running' || turn.status === 'cancelling' || turn.status === 'starting';
   return (
@@ -56,7 +58,7 @@ function Turn(props: { turn: AskTurn; index: number }) {
         </p>
       ) : null}
       <TurnStatus turn={turn} />
-      {turn.jobId !== null ? (
+      {explorable ? (
         <button type="button" className="link" onClick={() => setExplorer({ turnKey: turn.key })}>
           Show this question&apos;s pre-fill
         </button>

@@ -1,9 +1,10 @@
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
 import type { HeadReport } from '../../../app/api/engine.js';
 import { domainFor, formatValue, type ValueScale } from '../heatmap/colour-scale.js';
 import { maxOf, paintHeatmap } from '../heatmap/paint.js';
-import { isActive, shownTurn } from '../state/ask-slice.js';
+import { explorableTurns, isActive, shownTurn } from '../state/ask-slice.js';
 import { headKey, type HeatmapRecord } from '../state/captures.js';
 import { useAppState } from '../state/store-context.js';
 import { ColourLegend } from './ColourLegend.js';
@@ -47,15 +48,25 @@ export function HeatmapExplorer() {
   const head = clamp(explorer.head, heads);
   const record = capture?.heatmaps.get(headKey(layer, head));
   const report = capture?.heads.get(headKey(layer, head));
-  const asked = turns.filter((t) => t.jobId !== null);
+  const asked = useAppState(useShallow(explorableTurns));
+  const latest = turns.at(-1);
+  const cancelledEarly = latest !== undefined && latest.status === 'cancelled' && !asked.includes(latest);
 
   return (
     <section className="panel" aria-label="Heatmap explorer">
       <h2>Attention heatmaps</h2>
-      {!turn || layers === 0 ? (
-        <p className="muted">
-          Ask a question: the pre-fill&apos;s attention per layer and head appears here while it runs.
+      {cancelledEarly ? (
+        <p className="muted" data-testid="explorer-cancelled">
+          The last question was cancelled before its pre-fill, so it has no heatmaps
+          {turn ? '; below, the latest question that has them.' : '.'}
         </p>
+      ) : null}
+      {!turn || layers === 0 ? (
+        cancelledEarly ? null : (
+          <p className="muted">
+            Ask a question: the pre-fill&apos;s attention per layer and head appears here while it runs.
+          </p>
+        )
       ) : (
         <>
           <div className="row explorer-controls">
