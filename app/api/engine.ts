@@ -126,9 +126,12 @@ export type EngineHostStatus = z.infer<typeof EngineHostStatusSchema>;
 
 // ---- asking -------------------------------------------------------------------------------------------------------
 
+/** Answer tokens at most unless asked otherwise: the same for the app, mmi ask and the API. */
+export const defaultMaxAnswerTokens = 256;
+
 export const GenerationOptionsSchema = z.object({
   /** Answer tokens at most (the stop token included). */
-  maxTokens: z.number().int().min(1).max(32768).default(256),
+  maxTokens: z.number().int().min(1).max(32768).default(defaultMaxAnswerTokens),
   /** 0: greedy. */
   temperature: z.number().min(0).max(5).default(0),
   topP: z.number().gt(0).max(1).default(1),

@@ -1,6 +1,7 @@
 import type { EventName, EventPayload } from '../../app/api/contract.js';
 import {
   AskStartedSchema,
+  defaultMaxAnswerTokens,
   ModelChoiceSchema,
   type AskParams,
   type AskResult,
@@ -25,7 +26,7 @@ given. The engine runs in its own process on the CPU.
   --patterns FILE      a pattern file for sparse pre-fill (default: the embedded model's; none for --model)
   --dense              dense attention, whatever the model's pattern file
   --follow-up Q        a follow-up question in the same conversation (repeatable): only its turn is pre-filled
-  --max-tokens N       answer tokens at most (default 256)
+  --max-tokens N       answer tokens at most (default ${defaultMaxAnswerTokens})
   --temperature T      0 (default): greedy
   --top-p P, --top-k K, --seed S
   --fps F              frames per second of video to sample (default ${defaultSamplingOptions.fps})

@@ -34,6 +34,7 @@ const shot = (name: string): Promise<void> => shotOf(page, name);
 /** What the page showed while a question ran, recorded by a MutationObserver in the page. */
 interface Seen {
   answerLengths: number[];
+  queuedLabel: string | null;
   stages: string[];
   heatmapWhileRunning: boolean;
   layersShown: string[];
@@ -42,11 +43,19 @@ interface Seen {
 /** Starts recording what turn `index` shows as it changes. */
 async function watchTurn(index: number): Promise<void> {
   await page.evaluate((turn) => {
-    const seen: Seen = { answerLengths: [], stages: [], heatmapWhileRunning: false, layersShown: [] };
+    const seen: Seen = {
+      answerLengths: [],
+      queuedLabel: null,
+      stages: [],
+      heatmapWhileRunning: false,
+      layersShown: [],
+    };
     (window as unknown as { seen: Seen }).seen = seen;
     const record = () => {
       const answer = document.querySelector(`[data-testid="answer-${turn}"]`)?.textContent ?? '';
       if (answer.length !== seen.answerLengths.at(-1)) seen.answerLengths.push(answer.length);
+      const queued = document.querySelector('[data-stage="queued"] .stage-count')?.textContent?.trim();
+      if (queued) seen.queuedLabel = queued;
       for (const el of Array.from(document.querySelectorAll('[data-stage]'))) {
         const stage = el.getAttribute('data-stage') ?? '';
         if (!seen.stages.includes(stage)) seen.stages.push(stage);
@@ -139,6 +148,10 @@ describe('asking about a video in a browser, answered by the engine', () => {
       `${config.num_hidden_layers} layers`,
     );
     await expect.poll(() => page.getByTestId('engine-device').textContent(), { timeout: 15_000 }).toBe('CPU');
+    // The backend line is read whole, not cut off.
+    const backend = page.getByTestId('engine-backend');
+    expect(await backend.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    expect(await backend.textContent()).toMatch(/^CPU, \d+ hardware threads?; .*models run on the CPU\)?$/);
     // No video open: questions would go to the bundled demo clip, and the box says so.
     await page.getByTestId('demo-video-note').waitFor();
     // A file that fails to open changes none of that.
@@ -186,8 +199,11 @@ describe('asking about a video in a browser, answered by the engine', () => {
     expect(what.answerLengths.at(-1)).toBe(answer.length);
     // Heatmaps were on screen while the question still ran.
     expect(what.heatmapWhileRunning).toBe(true);
+    // The wait for the engine said what it waits for.
+    expect(what.queuedLabel).toBe('it runs one job at a time, and starts this one when free');
 
-    // The whole answer, as `mmi ask` gives it for the same video, sampling and options (greedy is deterministic).
+    // The whole answer, as `mmi ask` gives it for the same video and sampling with its own default options
+    // (greedy is deterministic): the app and the CLI answer at the same length by default.
     const { stdout } = await run(
       process.execPath,
       [
@@ -197,8 +213,6 @@ describe('asking about a video in a browser, answered by the engine', () => {
         path.join(root, 'long.mp4'),
         '--max-frames',
         String(longFrames),
-        '--max-tokens',
-        '128',
         '--json',
         'What moves across the picture?',
       ],
@@ -288,6 +302,18 @@ describe('asking about a video in a browser, answered by the engine', () => {
     expect(await page.getByTestId('answer-0').textContent()).toBe(answer);
     expect(await page.getByTestId('turn-0').getAttribute('data-status')).toBe('cancelled');
     expect((await seen()).stages).not.toContain('decode');
+    // The explorer offers no pre-fill for it, and says why.
+    const explorer = page.getByRole('region', { name: 'Heatmap explorer' });
+    expect(await explorer.getByTestId('explorer-cancelled').textContent()).toBe(
+      'The last question was cancelled before its pre-fill, so it has no heatmaps.',
+    );
+    expect(await explorer.getByTestId('explorer-status').count()).toBe(0);
+    expect(
+      await page
+        .getByTestId('turn-0')
+        .getByRole('button', { name: /pre-fill/ })
+        .count(),
+    ).toBe(0);
   });
 
   it('says when the engine process dies, and starts a new one on request', async () => {

@@ -4,7 +4,10 @@ import { formatCount } from './format.js';
 
 /** What each stage counts, as the engine reports it (app/api/engine.ts, AskProgressSchema). */
 const stageLabels: Record<AskStage, { title: string; unit: string }> = {
-  queued: { title: 'Waiting for the engine', unit: '' },
+  queued: {
+    title: 'Waiting for the engine',
+    unit: 'it runs one job at a time, and starts this one when free',
+  },
   load: { title: 'Loading the model', unit: '' },
   video: { title: 'Decoding frames', unit: 'frames decoded' },
   vision: { title: 'Encoding frames', unit: 'frame pairs encoded' },

@@ -50,7 +50,9 @@ export function EnginePanel() {
           {host.backend ? (
             <>
               <dt>Backend</dt>
-              <dd title={host.backend.detail}>{host.backend.detail}</dd>
+              <dd className="wrap" data-testid="engine-backend">
+                {host.backend.detail}
+              </dd>
               <dt>CPU threads</dt>
               <dd>{host.backend.cpuThreads}</dd>
               <dt>CUDA</dt>
