@@ -241,10 +241,15 @@ export type HeatmapsOutcome = z.infer<typeof HeatmapsOutcomeSchema>;
 export const patternCommands = {
   /** Starts a pattern search on calibration videos as a job (see above). */
   'patterns.search': { params: SearchParamsSchema, result: SearchStartedSchema },
-  /** The pattern files in the app's pattern folder, newest first, with their summaries. */
+  /** The pattern files in the app's pattern folder, newest first, with their summaries; and the file questions are
+   * pre-filled with now (the current model's), wherever it lies, or null when they run dense. */
   'patterns.list': {
     params: z.object({}),
-    result: z.object({ dir: z.string(), files: z.array(PatternFileEntrySchema) }),
+    result: z.object({
+      dir: z.string(),
+      files: z.array(PatternFileEntrySchema),
+      inUse: PatternFileEntrySchema.nullable(),
+    }),
   },
   /** Reads and checks a pattern file (the app's own, or one the caller may read); PATTERN_FILE_INVALID names the
    * field. */

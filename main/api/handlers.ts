@@ -64,7 +64,7 @@ export const handlers: Handlers = {
 
   'patterns.search': async (params, ctx) => ctx.services.patterns.search(params, patternsContext(ctx)),
 
-  'patterns.list': async (_params, ctx) => ctx.services.patterns.list(),
+  'patterns.list': async (_params, ctx) => ctx.services.patterns.list(ctx.services.engine),
 
   'patterns.load': async ({ path, model }, ctx) =>
     ctx.services.patterns.load(path, model, patternsContext(ctx)),

@@ -188,7 +188,7 @@ describe('the app in a browser, served by the web host', () => {
     expect(await page.getByTestId('sample-spacing').textContent()).toBe(
       'One frame every 0.500–0.533 s (whole frames, spread evenly over the video)',
     );
-    await shot('07-constant-rate');
+    await shot('08-constant-rate');
   });
 
   it('refuses a path outside the allowed folders', async () => {

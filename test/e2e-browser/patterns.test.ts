@@ -44,8 +44,26 @@ afterAll(async () => {
 });
 
 describe('the Patterns view in a browser', () => {
-  it('runs a small search, shows it per layer, and browses the result as a layer×head grid', async () => {
+  it('opens with the pattern file questions use now, listed apart and shown as a grid of readable cells', async () => {
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Patterns' }).click();
+    const inUse = page.getByTestId('pattern-file-in-use');
+    await inUse.waitFor();
+    const used = path.join(repoRoot, 'models', 'qwen2_5_vl', 'patterns', 'tiny-a.json');
+    expect(await inUse.getByRole('button').getAttribute('title')).toBe(used);
+    // It is open already (no allowed folder holds it): the page is not blank before a search.
+    const title = page.getByRole('region', { name: 'Pattern file', exact: true }).locator('h2');
+    await expect.poll(() => title.getAttribute('title')).toBe(used);
+    expect(await page.getByTestId('no-pattern-file').count()).toBe(0);
+    const cell = page
+      .getByRole('grid', { name: 'Pattern file: layers and heads' })
+      .getByRole('gridcell')
+      .first();
+    const box = await cell.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThanOrEqual(24);
+    await shot(page, 'patterns-start');
+  });
+
+  it('runs a small search, shows it per layer, and browses the result as a layer×head grid', async () => {
     const search = page.getByRole('region', { name: 'Pattern search' });
     await search
       .getByRole('region', { name: 'Calibration files' })

@@ -153,7 +153,9 @@ export class PatternsService {
   }
 
   /** The app's pattern folder, newest first. */
-  async list(): Promise<{ dir: string; files: PatternFileEntry[] }> {
+  async list(
+    engine: EngineService,
+  ): Promise<{ dir: string; files: PatternFileEntry[]; inUse: PatternFileEntry | null }> {
     await mkdir(this.dir, { recursive: true });
     const names = (await readdir(this.dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
     const entries = await Promise.all(
@@ -164,18 +166,16 @@ export class PatternsService {
       }),
     );
     entries.sort((a, b) => b.info.mtimeMs - a.info.mtimeMs);
-    const files = await Promise.all(
-      entries.slice(0, listLimit).map(async ({ file, name, info }): Promise<PatternFileEntry> => {
-        try {
-          const summary = summarizePatternFile(parsePatternFile(await readFile(file, 'utf8'), name));
-          return { path: file, name, sizeBytes: info.size, modifiedMs: info.mtimeMs, summary, problem: null };
-        } catch (err) {
-          const problem = err instanceof Error ? err.message : String(err);
-          return { path: file, name, sizeBytes: info.size, modifiedMs: info.mtimeMs, summary: null, problem };
-        }
-      }),
-    );
-    return { dir: this.dir, files };
+    const files = await Promise.all(entries.slice(0, listLimit).map(({ file, info }) => entryOf(file, info)));
+    const used = (await engine.current()).patterns;
+    const inUse =
+      used === null
+        ? null
+        : await stat(used).then(
+            (info) => entryOf(used, info),
+            () => null,
+          );
+    return { dir: this.dir, files, inUse };
   }
 
   /** Reads and checks a file; against a model when asked (the file still loads when made for another one). */
@@ -239,11 +239,14 @@ export class PatternsService {
   }
 
   /** A pattern file the caller may read: one of the app's own, or one its file policy allows. */
+  /** The app's own files (its pattern folder, the file questions are pre-filled with), or one the caller may read. */
   private async readable(file: string, ctx: PatternsContext): Promise<string> {
     if (path.isAbsolute(file)) {
       const real = await realpath(file).catch(() => null);
       const dir = await realpath(this.dir).catch(() => null);
       if (real !== null && dir !== null && inside(dir, real)) return real;
+      const used = (await ctx.engine.current()).patterns;
+      if (real !== null && used !== null && real === (await realpath(used).catch(() => null))) return real;
     }
     return ctx.files.checkRead(file);
   }
@@ -260,5 +263,20 @@ export class PatternsService {
     await mkdir(this.dir, { recursive: true });
     const name = path.basename(model) === 'model' ? path.basename(path.dirname(model)) : path.basename(model);
     return path.join(this.dir, `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}-${stamp(new Date())}.json`);
+  }
+}
+
+/** A listed file: its summary, or why it does not read as a pattern file. */
+async function entryOf(file: string, info: { size: number; mtimeMs: number }): Promise<PatternFileEntry> {
+  const name = path.basename(file);
+  const base = { path: file, name, sizeBytes: info.size, modifiedMs: info.mtimeMs };
+  try {
+    return {
+      ...base,
+      summary: summarizePatternFile(parsePatternFile(await readFile(file, 'utf8'), name)),
+      problem: null,
+    };
+  } catch (err) {
+    return { ...base, summary: null, problem: err instanceof Error ? err.message : String(err) };
   }
 }

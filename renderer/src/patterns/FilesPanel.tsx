@@ -1,5 +1,6 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import type { PatternFileEntry } from '../../../app/api/patterns.js';
 import { formatCounts } from '../../../app/domain/pattern-summary.js';
 import { useBridge } from '../state/store-context.js';
 import { ErrorMessage } from '../views/ErrorMessage.js';
@@ -34,12 +35,33 @@ function OpenFile() {
   );
 }
 
-/** The app's pattern folder (searches made here), newest first; any other file opens from the browser above. */
+function FileEntry(props: { entry: PatternFileEntry; onOpen: (path: string) => void }) {
+  const { entry: f, onOpen } = props;
+  return (
+    <>
+      <button type="button" className="link" title={f.path} onClick={() => onOpen(f.path)}>
+        {f.name}
+      </button>
+      <span className="muted">
+        {' '}
+        {f.summary
+          ? `${f.summary.family} ${f.summary.layers}×${f.summary.heads}: ${formatCounts(f.summary.counts)}`
+          : f.problem}
+      </span>
+    </>
+  );
+}
+
+/**
+ * The file questions are pre-filled with now, then the app's pattern folder (searches made here), newest first;
+ * any other file opens from the browser above.
+ */
 export function FilesPanel() {
   const files = usePatterns((s) => s.files);
   const refreshFiles = usePatterns((s) => s.refreshFiles);
   const loadFile = usePatterns((s) => s.loadFile);
   const current = usePatterns((s) => s.current);
+  const open = (path: string) => void loadFile(path);
 
   useEffect(() => {
     if (files.status === 'idle') void refreshFiles();
@@ -55,21 +77,26 @@ export function FilesPanel() {
         <OpenFile />
       </div>
       {files.error ? <ErrorMessage title="Pattern folder" error={files.error} /> : null}
-      {files.status === 'ready' && files.list.length === 0 ? (
-        <p className="muted">No searches yet. Files in the allowed folders open from the browser above.</p>
+      {files.status === 'ready' ? (
+        <>
+          <h3>Used by questions now</h3>
+          {files.inUse ? (
+            <p className="pattern-files" data-testid="pattern-file-in-use">
+              <FileEntry entry={files.inUse} onOpen={open} />
+            </p>
+          ) : (
+            <p className="muted">None: the current model pre-fills with dense attention.</p>
+          )}
+          <h3>Searches made here</h3>
+          {files.list.length === 0 ? (
+            <p className="muted">None yet. Files in the allowed folders open from the browser above.</p>
+          ) : null}
+        </>
       ) : null}
       <ul className="pattern-files">
         {files.list.map((f) => (
           <li key={f.path}>
-            <button type="button" className="link" title={f.path} onClick={() => void loadFile(f.path)}>
-              {f.name}
-            </button>
-            <span className="muted">
-              {' '}
-              {f.summary
-                ? `${f.summary.family} ${f.summary.layers}×${f.summary.heads}: ${formatCounts(f.summary.counts)}`
-                : f.problem}
-            </span>
+            <FileEntry entry={f} onOpen={open} />
           </li>
         ))}
       </ul>

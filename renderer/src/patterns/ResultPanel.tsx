@@ -61,6 +61,25 @@ function Summary(props: { loaded: LoadedPatternFile }) {
   );
 }
 
+/** Before any file is open: what this view is for and how to start. */
+function NoFileYet() {
+  return (
+    <section className="panel" aria-label="Pattern file" data-testid="no-pattern-file">
+      <h2>No pattern file open</h2>
+      <p>
+        A pattern file gives every attention head of a model the sparse pattern its pre-fill runs: A-shape,
+        vertical-slash, block-sparse, or for video the grid and boundary patterns that follow frames and
+        modality changes. Open one to see it as a layer × head grid, each head&apos;s attention on a video
+        under it (in original and permuted order), and a comparison against dense attention.
+      </p>
+      <ol>
+        <li>Open the file questions use now, or a search made here (left).</li>
+        <li>Or search one: add calibration videos, pick the candidates, and start a search.</li>
+      </ol>
+    </section>
+  );
+}
+
 /** The loaded file: its summary, the layer×head grid, and the figures and numbers to download. */
 export function ResultPanel() {
   const current = usePatterns((s) => s.current);
@@ -68,7 +87,7 @@ export function ResultPanel() {
   const colour = usePatterns((s) => s.colour);
   const setSettings = usePatterns((s) => s.setSettings);
   const selectHead = usePatterns((s) => s.selectHead);
-  if (current.status !== 'ready') return null;
+  if (current.status !== 'ready') return <NoFileYet />;
   const { loaded } = current;
   const name = stem(loaded.path);
   return (

@@ -75,6 +75,8 @@ export interface PatternsState {
   files: {
     status: 'idle' | 'loading' | 'ready' | 'failed';
     list: PatternFileEntry[];
+    /** The file questions are pre-filled with now (the current model's); null: they run dense. */
+    inUse: PatternFileEntry | null;
     error: AppErrorData | null;
   };
   current: LoadState;
@@ -119,7 +121,7 @@ export function createPatternsStore(
     costTarget: '',
     fps: '',
     search: { ...idleJob, started: null, scored: [], outcome: null },
-    files: { status: 'idle', list: [], error: null },
+    files: { status: 'idle', list: [], inUse: null, error: null },
     current: { status: 'idle' },
     selected: { layer: 0, head: 0 },
     colour: 'pattern',
@@ -173,10 +175,12 @@ export function createPatternsStore(
     async refreshFiles() {
       set({ files: { ...get().files, status: 'loading' } });
       try {
-        const { files } = await bridge.call('patterns.list', {});
-        set({ files: { status: 'ready', list: files, error: null } });
+        const { files, inUse } = await bridge.call('patterns.list', {});
+        set({ files: { status: 'ready', list: files, inUse, error: null } });
+        // Nothing open yet: the view starts with the file the app uses, not a blank page.
+        if (inUse?.summary && get().current.status === 'idle') await get().loadFile(inUse.path);
       } catch (err) {
-        set({ files: { status: 'failed', list: [], error: toErrorData(err) } });
+        set({ files: { status: 'failed', list: [], inUse: null, error: toErrorData(err) } });
       }
     },
 

@@ -55,8 +55,17 @@ export function LayerHeadGrid(props: {
     onSelect(l, h);
   };
 
+  // Cells as large as a panel allows for the head count (a 7B model's 28 heads still fit a wide panel).
+  const cellPx = heads <= 16 ? 26 : heads <= 32 ? 20 : 14;
   return (
-    <table className={className} role="grid" aria-label={label} ref={table} onKeyDown={onKeyDown}>
+    <table
+      className={className}
+      role="grid"
+      aria-label={label}
+      ref={table}
+      onKeyDown={onKeyDown}
+      style={{ '--cell': `${cellPx}px` } as CSSProperties}
+    >
       <thead>
         <tr>
           <th scope="col" className="muted">

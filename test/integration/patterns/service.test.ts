@@ -72,6 +72,13 @@ describe('patterns.search', () => {
     expect(loaded.summary).toEqual(outcome.summary);
     const listed = await api.call('patterns.list', {});
     expect(listed.files.map((f) => f.path)).toContain(outcome.out);
+    // The file questions are pre-filled with is listed apart, and opens.
+    const current = await api.call('model.current', {});
+    expect(current.patterns).not.toBeNull();
+    expect(listed.inUse?.path).toBe(current.patterns);
+    expect(listed.inUse?.summary?.layers).toBe(current.info.textLayers);
+    const inUse = await api.call('patterns.load', { path: current.patterns ?? '' });
+    expect(inUse.fitsModel).toBe(true);
   });
 
   it('resumes a cancelled search from its checkpoint to the bytes of an uninterrupted one', async () => {

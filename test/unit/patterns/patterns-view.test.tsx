@@ -48,7 +48,7 @@ function setup() {
     </StoreProvider>,
   );
   // The file list is asked for on first show.
-  script.take('patterns.list').resolve({ dir: '/data/patterns', files: [] });
+  script.take('patterns.list').resolve({ dir: '/data/patterns', files: [], inUse: null });
   return { ...script, patterns };
 }
 
