@@ -235,8 +235,11 @@ export const HeadReportSchema = z.object({
   keys: z.number().int().nonnegative(),
   /** Kept (row, key) pairs over causal pairs. */
   density: z.number().min(0).max(1),
-  /** Estimated index's recall on sampled rows, when measured. */
+  /** Recall on this prompt: the share of the head's dense attention mass its estimated index keeps, mean over
+   * evenly sampled query rows; measured for sparse heads with a heatmap or under a recall floor, else null. */
   recall: z.number().min(0).max(1).nullable(),
+  /** The same figure at calibration (the pattern file's search, on its calibration videos); null without one. */
+  calibrationRecall: z.number().min(0).max(1).nullable(),
   estimationMs: z.number().nonnegative(),
   attentionMs: z.number().nonnegative(),
 });

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
 import { AppError } from '../../../app/api/errors.js';
+import { openPatternFile } from '../patterns/pattern-files.js';
 import {
   encodeF32,
   heatmapDefaults,
@@ -50,12 +52,18 @@ interface Conversation {
 
 export type EmitAskEvent = (event: AskEvent) => void;
 
+/** A pattern file as the engine holds it: the native file the pre-fill runs, and the file as read. */
+interface LoadedPatterns {
+  native: PatternFile;
+  json: PatternFileJson;
+}
+
 const modelKey = (ref: ModelRef): string => `${ref.dir}\0${ref.threads}\0${ref.device ?? 'auto'}`;
 
 export class EngineRunner {
   private loaded: Loaded | null = null;
   private readonly conversations = new Map<string, Conversation>();
-  private readonly patternFiles = new Map<string, PatternFile>();
+  private readonly patternFiles = new Map<string, LoadedPatterns>();
 
   /** Reads a model folder (and a pattern file against it) without keeping it: on the CPU, whose load only maps the
    * weights (a GPU load would upload them). */
@@ -105,7 +113,9 @@ export class EngineRunner {
     const wasLoaded = this.loaded?.key === modelKey(params.model);
     const loaded = await this.load(params.model, signal);
     const loadMs = wasLoaded ? 0 : performance.now() - loadStart;
-    const patterns = params.patterns === null ? null : await this.patternFile(loaded, params.patterns);
+    const loadedPatterns =
+      params.patterns === null ? null : await this.patternFile(loaded, params.patterns, signal);
+    const patterns = loadedPatterns?.native ?? null;
     progress('load', 1, 1);
 
     const device = loaded.model.info().device;
@@ -124,10 +134,7 @@ export class EngineRunner {
     };
     const prefillEvents = {
       onHead: (r: HeadReport) =>
-        emit({
-          event: 'head',
-          payload: { ...r, planned: r.planned as PatternName, applied: r.applied as PatternName },
-        }),
+        emit({ event: 'head', payload: headReportPayload(r, loadedPatterns?.json ?? null) }),
       onHeatmap: (h: HeadHeatmap) => emit({ event: 'heatmap', payload: heatmapPayload(h) }),
     };
 
@@ -293,7 +300,7 @@ export class EngineRunner {
     if (this.loaded?.key === key) return this.loaded;
     // One model at a time: the previous one's caches go with it.
     for (const id of [...this.conversations.keys()]) this.forget(id);
-    for (const file of this.patternFiles.values()) file.dispose();
+    for (const file of this.patternFiles.values()) file.native.dispose();
     this.patternFiles.clear();
     this.loaded?.model.dispose();
     this.loaded = null;
@@ -306,10 +313,10 @@ export class EngineRunner {
     return this.loaded;
   }
 
-  private async patternFile(loaded: Loaded, file: string): Promise<PatternFile> {
+  private async patternFile(loaded: Loaded, file: string, signal: AbortSignal): Promise<LoadedPatterns> {
     const hit = this.patternFiles.get(file);
     if (hit) return hit;
-    const patterns = await loaded.model.loadPatternFile(file);
+    const patterns = await openPatternFile(loaded.model, loaded.dir, file, signal);
     this.patternFiles.set(file, patterns);
     return patterns;
   }
@@ -347,6 +354,19 @@ function heatmapHeads(request: HeatmapRequest, model: Model): NonNullable<Attent
     heads,
     grid: request.grid ?? heatmapDefaults.grid,
     samples: request.samples ?? heatmapDefaults.samples,
+  };
+}
+
+/** A head's report as the contract carries it, with its calibration recall from the pattern file it ran under. */
+export function headReportPayload(
+  r: HeadReport,
+  file: PatternFileJson | null,
+): Extract<AskEvent, { event: 'head' }>['payload'] {
+  return {
+    ...r,
+    planned: r.planned as PatternName,
+    applied: r.applied as PatternName,
+    calibrationRecall: file?.layers[r.layer]?.heads[r.head]?.calibration?.recall ?? null,
   };
 }
 

@@ -1,8 +1,8 @@
 import { AppError } from '../../../app/api/errors.js';
-import type { PatternName } from '../../../app/api/engine.js';
+import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
 import type { CapturedHead, HeatmapsOutcome } from '../../../app/api/patterns.js';
 import type { HeadHeatmap, HeadReport, PatternFile, Video } from '../../../native/model.js';
-import { heatmapPayload } from '../engine/runner.js';
+import { headReportPayload, heatmapPayload } from '../engine/runner.js';
 import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';
 import { openPatternFile } from './pattern-files.js';
 import type { WorkerJob, WorkerProgress } from './worker-protocol.js';
@@ -22,6 +22,7 @@ export async function runHeatmaps(
     progress: (stage, done, total) => emit({ stage, done, total }),
   });
   let patterns: PatternFile | null = null;
+  let patternsJson: PatternFileJson | null = null;
   let video: Video | null = null;
   try {
     const info = model.info();
@@ -33,10 +34,11 @@ export async function runHeatmaps(
         );
       }
     }
-    patterns =
-      job.patterns === null
-        ? null
-        : (await openPatternFile(model, job.model.dir, job.patterns, signal)).native;
+    if (job.patterns !== null) {
+      const opened = await openPatternFile(model, job.model.dir, job.patterns, signal);
+      patterns = opened.native;
+      patternsJson = opened.json;
+    }
     video = (
       await encodeVideo(model, job.video.input, signal, (stage, done, total) =>
         emit({ stage, done, total, item: job.video.name }),
@@ -73,7 +75,7 @@ export async function runHeatmaps(
       if (!report) continue;
       heads.push({
         heatmap: heatmapPayload(h),
-        report: { ...report, planned: report.planned as PatternName, applied: report.applied as PatternName },
+        report: headReportPayload(report, patternsJson),
       });
     }
     heads.sort((x, y) => x.heatmap.layer - y.heatmap.layer || x.heatmap.head - y.heatmap.head);

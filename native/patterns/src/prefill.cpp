@@ -195,6 +195,9 @@ void SparsePrefill::run_head(const qwen2_5_vl::AttentionCall& c) const {
   hm.heatmap.head = c.head;
   hm.heatmap.recall = std::min(1.0, hm.heatmap.recall);
   hm.tokens = n;
+  // The heatmap measured the same figure as the recall floor (dense mass the estimated index keeps, mean over
+  // sampled rows): the head's report carries it, so a head has one recall wherever it is shown.
+  if (sparse && !report.recall) report.recall = hm.heatmap.recall;
   deliver(report, &hm);
 }
 

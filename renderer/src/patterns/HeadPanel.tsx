@@ -6,6 +6,7 @@ import { formatBudgets } from '../../../app/domain/pattern-summary.js';
 import { headKey } from '../state/captures.js';
 import { ErrorMessage } from '../views/ErrorMessage.js';
 import { HeadFacts, HeadMaps } from '../views/HeatmapExplorer.js';
+import { figureHelp, formatDensity, formatRecall } from '../views/head-figures.js';
 import { downloadPng } from './downloads.js';
 import { stageText } from './SearchPanel.js';
 import { isBusy, usePatterns } from './use-patterns.js';
@@ -44,10 +45,10 @@ export function HeadPanel() {
           <dd data-testid="file-head-pattern">{patternLabels[entry.pattern]}</dd>
           <dt>Budgets</dt>
           <dd>{formatBudgets(entry) || 'none'}</dd>
-          <dt>Calibration</dt>
-          <dd>
+          <dt title={figureHelp.calibrationRecall}>Recall at calibration</dt>
+          <dd title={figureHelp.calibrationRecall}>
             {entry.calibration
-              ? `recall ${entry.calibration.recall.toFixed(3)}, density ${(entry.calibration.density * 100).toFixed(1)}%, cost ${entry.calibration.cost.toFixed(3)}`
+              ? `${formatRecall(entry.calibration.recall)} (density ${formatDensity(entry.calibration.density)}, cost ${entry.calibration.cost.toFixed(3)})`
               : 'not measured (a hand-written file)'}
           </dd>
         </dl>

@@ -1,6 +1,7 @@
 import { patternNames, type HeadReport, type PatternName } from '../../../app/api/engine.js';
 import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { headKey, type JobCapture } from '../state/captures.js';
+import { formatDensity, formatRecall } from './head-figures.js';
 import { LayerHeadGrid } from './LayerHeadGrid.js';
 
 /** A colour and a label per pattern, the same everywhere (the exported figures too). */
@@ -8,8 +9,8 @@ export { patternColours, patternLabels };
 
 function describe(layer: number, head: number, report: HeadReport | undefined, mapped: boolean): string {
   const what = report
-    ? `${patternLabels[report.applied]}, density ${(report.density * 100).toFixed(1)}%${
-        report.recall === null ? '' : `, recall ${report.recall.toFixed(3)}`
+    ? `${patternLabels[report.applied]}, density ${formatDensity(report.density)}${
+        report.recall === null ? '' : `, recall on this prompt ${formatRecall(report.recall)}`
       }`
     : 'not reached yet';
   return `Layer ${layer}, head ${head}: ${what}${mapped ? ', heatmap' : ''}`;

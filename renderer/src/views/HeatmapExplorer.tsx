@@ -11,6 +11,7 @@ import { ColourLegend } from './ColourLegend.js';
 import { formatCount } from './format.js';
 import { HeadGrid, PatternKey, patternLabels } from './HeadGrid.js';
 import { HeatmapCanvas } from './HeatmapCanvas.js';
+import { figureHelp, formatDensity, formatRecall, recallText } from './head-figures.js';
 
 const canvasSize = 300;
 
@@ -270,13 +271,21 @@ export function HeadFacts(props: {
       </dd>
       {report ? (
         <>
-          <dt>Density</dt>
-          <dd data-testid="head-density">
-            {(report.density * 100).toFixed(1)}% of {formatCount(report.queries)} × {formatCount(report.keys)}{' '}
+          <dt title={figureHelp.density}>Density</dt>
+          <dd data-testid="head-density" title={figureHelp.density}>
+            {formatDensity(report.density)} of {formatCount(report.queries)} × {formatCount(report.keys)}{' '}
             causal pairs
           </dd>
-          <dt>Recall (index)</dt>
-          <dd>{report.recall === null ? 'not measured' : report.recall.toFixed(3)}</dd>
+          <dt title={figureHelp.recall}>Recall on this prompt</dt>
+          <dd data-testid="head-recall" title={figureHelp.recall}>
+            {recallText(report)}
+          </dd>
+          <dt title={figureHelp.calibrationRecall}>Recall at calibration</dt>
+          <dd data-testid="head-calibration-recall" title={figureHelp.calibrationRecall}>
+            {report.calibrationRecall === null
+              ? 'no pattern file, or none recorded'
+              : formatRecall(report.calibrationRecall)}
+          </dd>
           <dt>Time</dt>
           <dd>
             {report.attentionMs.toFixed(1)} ms attention, {report.estimationMs.toFixed(1)} ms estimation
@@ -285,10 +294,18 @@ export function HeadFacts(props: {
       ) : null}
       {record ? (
         <>
-          <dt>Recall (sampled rows)</dt>
-          <dd data-testid="head-recall">{record.recall.toFixed(3)}</dd>
-          <dt>Mask coverage</dt>
-          <dd>{(record.coverage * 100).toFixed(1)}% of the sampled rows&apos; pairs</dd>
+          {report ? null : (
+            <>
+              <dt title={figureHelp.recall}>Recall on this prompt</dt>
+              <dd data-testid="head-recall" title={figureHelp.recall}>
+                {formatRecall(record.recall)}
+              </dd>
+            </>
+          )}
+          <dt title={figureHelp.coverage}>Mask coverage</dt>
+          <dd title={figureHelp.coverage}>
+            {formatDensity(record.coverage)} of the sampled rows&apos; pairs
+          </dd>
           <dt>Tokens</dt>
           <dd>
             {formatCount(record.tokens)} ({record.grid}×{record.grid} cells)

@@ -1,6 +1,7 @@
 import { useStore } from 'zustand';
 import type { HeadReport } from '../../../app/api/engine.js';
 import { shownTurn } from '../state/ask-slice.js';
+import { figureHelp, formatDensity, formatRecall } from './head-figures.js';
 import { useAppState } from '../state/store-context.js';
 import { formatCount } from './format.js';
 
@@ -56,7 +57,8 @@ function HeadSummary(props: { heads: HeadReport[] }) {
   const estimation = heads.reduce((sum, h) => sum + h.estimationMs, 0);
   const attention = heads.reduce((sum, h) => sum + h.attentionMs, 0);
   const density = heads.reduce((sum, h) => sum + h.density, 0) / heads.length;
-  const recalls = heads.flatMap((h) => (h.recall === null ? [] : [h.recall]));
+  // Over the sparse heads whose recall was measured (dense heads keep everything).
+  const recalls = heads.flatMap((h) => (h.recall === null || h.applied === 'dense' ? [] : [h.recall]));
   const minRecall = recalls.length > 0 ? Math.min(...recalls) : null;
   return (
     <>
@@ -71,10 +73,16 @@ function HeadSummary(props: { heads: HeadReport[] }) {
         <dd>
           {ms(attention)} + {ms(estimation)} index estimation (sum over heads)
         </dd>
-        <dt>Mean density</dt>
-        <dd>{(density * 100).toFixed(1)}% of causal pairs</dd>
-        <dt>Lowest recall</dt>
-        <dd>{minRecall === null ? 'not measured' : minRecall.toFixed(3)}</dd>
+        <dt title={figureHelp.density}>Mean density</dt>
+        <dd title={figureHelp.density}>{formatDensity(density)} of causal pairs</dd>
+        <dt title={figureHelp.recall}>Lowest recall on this prompt</dt>
+        <dd data-testid="lowest-recall" title={figureHelp.recall}>
+          {minRecall !== null
+            ? `${formatRecall(minRecall)} (over ${formatCount(recalls.length)} measured sparse ${recalls.length === 1 ? 'head' : 'heads'})`
+            : sparse === 0
+              ? 'every head ran dense'
+              : 'not measured (capture heatmaps of sparse heads)'}
+        </dd>
       </dl>
     </>
   );

@@ -176,7 +176,11 @@ TEST(heatmaps_of_chosen_heads_arrive_through_the_callback) {
     inside.fetch_sub(1);
   };
   int heads_reported = 0;
-  o.on_head = [&](const HeadReport&) { ++heads_reported; };  // one call at a time: no lock needed
+  std::map<std::pair<std::int64_t, std::int64_t>, HeadReport> reports;
+  o.on_head = [&](const HeadReport& r) {  // one call at a time: no lock needed
+    ++heads_reported;
+    reports[{r.layer, r.head}] = r;
+  };
   const SparsePrefill hook(*fx.model, every_head(fx, HeadPattern::grid(Budget::fixed_count(8), Budget::fixed_count(16), 2)), o);
   fixture::prefill(fx, longer, &hook);
   CHECK(!overlapped);
@@ -197,7 +201,10 @@ TEST(heatmaps_of_chosen_heads_arrive_through_the_callback) {
       }
     }
     CHECK(m.mask != m.mask_permuted);  // the grid permutes the video run
+    // The head's report carries the heatmap's recall; heads without a heatmap measured none (no floor here).
+    CHECK(reports.at(key).recall.has_value() && *reports.at(key).recall == m.recall);
   }
+  CHECK(!reports.at({0, t.heads - 1}).recall.has_value() || t.heads == 1);
   SparsePrefillOptions bad = o;
   bad.heatmaps = {{t.layers, 0}};
   CHECK_PATTERN_ERROR(SparsePrefill(*fx.model, nullptr, bad), ErrorCode::InvalidInput, "heatmaps");

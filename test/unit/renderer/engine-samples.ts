@@ -98,6 +98,7 @@ export function headReport(jobId: string, layer: number, head: number): HeadRepo
     keys: 300,
     density: 0.25,
     recall: 0.97,
+    calibrationRecall: 0.95,
     estimationMs: 0.5,
     attentionMs: 2,
   };

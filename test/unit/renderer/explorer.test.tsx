@@ -62,10 +62,19 @@ describe('heatmap explorer', () => {
     );
     expect(screen.getByTestId('head-pattern').textContent).toBe('grid');
     expect(screen.getByTestId('explorer-status').textContent).toBe('Pre-fill at layer 2 of 3');
+    // One recall on this prompt (the report's) beside the file's at calibration, each with its definition.
+    const recall = screen.getByTestId('head-recall');
+    expect(recall.textContent).toBe('0.970');
+    expect(recall.getAttribute('title')).toMatch(/^Recall on this prompt: the share of the head's exact/);
+    expect(screen.getByTestId('head-calibration-recall').textContent).toBe('0.950');
+    expect(screen.getAllByText(/^Recall/).map((el) => el.textContent)).toEqual([
+      'Recall on this prompt',
+      'Recall at calibration',
+    ]);
 
     const selected = within(grid).getByRole('gridcell', { selected: true });
     expect(selected.getAttribute('aria-label')).toBe(
-      'Layer 1, head 0: grid, density 25.0%, recall 0.970, heatmap',
+      'Layer 1, head 0: grid, density 25.0%, recall on this prompt 0.970, heatmap',
     );
     fireEvent.keyDown(selected, { key: 'ArrowRight' });
     expect(screen.getByTestId('heatmap-original').getAttribute('aria-label')).toBe(

@@ -47,7 +47,9 @@ struct HeadReport {
   std::int64_t queries = 0;  // rows pre-filled
   std::int64_t keys = 0;     // N: the whole sequence
   double density = 1.0;      // kept (row, key) pairs / causal pairs of what ran
-  std::optional<double> recall;  // the estimated index's recall on sampled rows, when measured
+  // The estimated index's recall on sampled rows (dense attention mass it keeps), when measured: by the recall
+  // floor, or by the head's heatmap.
+  std::optional<double> recall;
   double estimation_ms = 0.0;    // index estimation (and recall measurement)
   double attention_ms = 0.0;
 };
