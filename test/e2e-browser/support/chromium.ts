@@ -23,7 +23,8 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     executablePath: chromiumPath,
     headless: true,
     args,
-    viewport: { width: 1400, height: 900 },
+    // The smallest desktop the app is laid out for.
+    viewport: { width: 1280, height: 800 },
   });
   return {
     context,
