@@ -14,7 +14,8 @@ import {
   ModelInspectParamsSchema,
 } from './engine.js';
 import { FileListingSchema } from './files.js';
-import { JobDoneSchema, JobFailedSchema, JobIdSchema, JobProgressSchema } from './jobs.js';
+import { CallerJobIdSchema, JobIdSchema } from './job-id.js';
+import { JobDoneSchema, JobFailedSchema, JobProgressSchema } from './jobs.js';
 import { patternCommands, patternEvents } from './patterns.js';
 import { SamplingOptionsSchema, SamplingPlanSchema, VideoMetaSchema } from './video.js';
 
@@ -49,7 +50,12 @@ export const commands = {
   },
   /** Starts decoding the planned frames as a job; answers at once with its id and the plan it runs. */
   'video.decode': {
-    params: z.object({ path: z.string().min(1), options: SamplingRequestSchema }),
+    params: z.object({
+      path: z.string().min(1),
+      options: SamplingRequestSchema,
+      /** The caller's id for the job (see job-id.ts). */
+      jobId: CallerJobIdSchema.optional(),
+    }),
     result: z.object({ jobId: JobIdSchema, plan: SamplingPlanSchema }),
   },
   /** Stops a running job (it then ends with job.failed, code CANCELLED); JOB_NOT_FOUND if it is not running. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CallerJobIdSchema, JobIdSchema } from './job-id.js';
 import { SamplingOptionsSchema, SamplingPlanSchema } from './video.js';
 
 // The engine's part of the contract: choosing a model, asking a question about a video, and what comes back while
@@ -29,9 +30,6 @@ export const patternNames = [
 ] as const;
 export const PatternNameSchema = z.enum(patternNames);
 export type PatternName = z.infer<typeof PatternNameSchema>;
-
-/** A job's id (the same as jobs.ts's JobIdSchema, which imports this module for the ask result). */
-const JobIdSchema = z.string().min(1);
 
 // ---- models -----------------------------------------------------------------------------------------------------
 
@@ -171,6 +169,8 @@ export const AskParamsSchema = z.object({
   patterns: z.string().min(1).nullable().optional(),
   /** Heatmaps to capture during pre-fill (none when left out). */
   heatmaps: HeatmapRequestSchema.optional(),
+  /** The caller's id for the job (see job-id.ts). */
+  jobId: CallerJobIdSchema.optional(),
 });
 export type AskParams = z.infer<typeof AskParamsSchema>;
 

@@ -18,6 +18,7 @@ export const errorCodes = [
   // jobs
   'CANCELLED',
   'JOB_NOT_FOUND',
+  'JOB_ID_IN_USE',
   // engine and models
   'ENGINE_UNAVAILABLE',
   'ENGINE_CRASHED',

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { AskResultSchema } from './engine.js';
 import { AppErrorSchema } from './errors.js';
+import { JobIdSchema } from './job-id.js';
 import { patternJobResults } from './patterns.js';
 import { DecodeSummarySchema } from './video.js';
 
 // Long work runs as a job: a command starts it and answers its id at once; progress and the outcome arrive as
 // events carrying that id; `job.cancel` stops it. Every job ends with exactly one job.done or job.failed.
 
-export const JobIdSchema = z.string().min(1);
+export { CallerJobIdSchema, JobIdSchema, newJobId } from './job-id.js';
 
 /** A finished job's result, by kind. */
 export const JobResultSchema = z.discriminatedUnion('kind', [

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { candidatePresets } from '../domain/pattern-candidates.js';
 import { HeadReportSchema, HeatmapEventSchema, PatternNameSchema } from './engine.js';
+import { CallerJobIdSchema, JobIdSchema } from './job-id.js';
 import { CandidateSchema, PatternFileSchema } from './pattern-file.js';
 import { SamplingOptionsSchema, SamplingPlanSchema } from './video.js';
 
@@ -13,8 +14,6 @@ import { SamplingOptionsSchema, SamplingPlanSchema } from './video.js';
 //   patterns.search  → { jobId, out, plans }    patterns.progress per video decoded, encoded and layer scored
 //   patterns.compare → { jobId }                patterns.progress per run (dense, a, b) and stage
 //   patterns.heatmaps → { jobId }               one pre-fill of the video with the file, heatmaps of the heads asked
-
-const JobIdSchema = z.string().min(1);
 
 /** Where a search, comparison or heatmap capture runs on: a model folder, or (left out) the model questions go to. */
 const ModelParamSchema = z.string().min(1).optional();
@@ -39,6 +38,8 @@ export const SearchParamsSchema = z.object({
   out: z.string().min(1).optional(),
   /** Continue from the checkpoint of an interrupted search with the same inputs and settings (if there is one). */
   resume: z.boolean().optional(),
+  /** The caller's id for the job (see job-id.ts). */
+  jobId: CallerJobIdSchema.optional(),
 });
 export type SearchParams = z.infer<typeof SearchParamsSchema>;
 
@@ -149,6 +150,8 @@ export const CompareParamsSchema = z.object({
   b: z.string().min(1).nullable(),
   /** Greedy answer tokens decoded after each pre-fill, for the agreement (default 16). */
   maxTokens: z.number().int().min(1).max(1024).optional(),
+  /** The caller's id for the job (see job-id.ts). */
+  jobId: CallerJobIdSchema.optional(),
 });
 export type CompareParams = z.infer<typeof CompareParamsSchema>;
 
@@ -220,6 +223,8 @@ export const HeatmapsParamsSchema = z.object({
     .max(4096),
   grid: z.number().int().min(4).max(512).optional(),
   samples: z.number().int().min(2).max(4096).optional(),
+  /** The caller's id for the job (see job-id.ts). */
+  jobId: CallerJobIdSchema.optional(),
 });
 export type HeatmapsParams = z.infer<typeof HeatmapsParamsSchema>;
 

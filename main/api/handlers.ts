@@ -14,7 +14,7 @@ export const handlers: Handlers = {
 
   'video.probe': async ({ path }, ctx) => ctx.services.probes.probe(await ctx.files.checkRead(path)),
 
-  'video.decode': async ({ path, options }, ctx) => {
+  'video.decode': async ({ path, options, jobId: id }, ctx) => {
     const meta = await ctx.services.probes.probe(await ctx.files.checkRead(path));
     const plan = planSampling(meta, options);
     const { ffmpeg } = await ctx.services.tools.require();
@@ -22,6 +22,7 @@ export const handlers: Handlers = {
       (job) => runDecodeJob(ffmpeg.path, meta, plan, job),
       ctx.emit,
       ctx.signal,
+      id,
     );
     return { jobId, plan };
   },

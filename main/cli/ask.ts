@@ -12,7 +12,7 @@ import { defaultSamplingOptions } from '../../app/domain/sampling.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';
 import { reportError, usageError, type CliIo } from './io.js';
-import { JobEventRouter } from './job-events.js';
+import { JobEventRouter, type Settle } from './job-events.js';
 import { samplingFlags, samplingFrom } from './sampling-flags.js';
 
 export const askUsage = `Usage: mmi ask [--model DIR] [--video FILE] "QUESTION" [options]
@@ -103,18 +103,29 @@ export async function runAsk(argv: string[], io: CliIo): Promise<number> {
       for (const question of questions) {
         const conversationId = turns[0]?.started.conversationId;
         if (stream && turns.length > 0) io.out(`\n> ${question}\n`);
-        const started = AskStartedSchema.parse(
-          await call(ctx, 'engine.ask', { ...base, question, ...(conversationId ? { conversationId } : {}) }),
+        const job = await jobs.run(
+          async (jobId) =>
+            AskStartedSchema.parse(
+              await call(ctx, 'engine.ask', {
+                ...base,
+                question,
+                ...(conversationId ? { conversationId } : {}),
+                jobId,
+              }),
+            ),
+          {
+            onToken: (text) => {
+              if (stream) io.out(text);
+            },
+            onProgress: (stage, done, total) => {
+              if (stream && io.interactive)
+                io.err(`\r${stage} ${done}${total === null ? '' : `/${total}`}   `);
+            },
+          },
         );
+        const { started } = job;
         if (turns.length === 0 && choice.notice) io.err(`note: ${choice.notice}\n`);
-        const result = await jobs.wait(started.jobId, {
-          onToken: (text) => {
-            if (stream) io.out(text);
-          },
-          onProgress: (stage, done, total) => {
-            if (stream && io.interactive) io.err(`\r${stage} ${done}${total === null ? '' : `/${total}`}   `);
-          },
-        });
+        const result = await job.result;
         if (stream) {
           if (io.interactive) io.err('\r\x1b[K');
           io.out('\n');
@@ -155,22 +166,14 @@ function timingLine(r: AskResult): string {
   return parts.filter((p) => p !== '').join(' · ');
 }
 
-interface JobWatch {
+interface AskHandlers {
   onToken(text: string): void;
   onProgress(stage: string, done: number, total: number | null): void;
-  resolve(result: AskResult): void;
-  reject(err: unknown): void;
 }
 
 /** Routes the context's events to the question's job. */
-class JobEvents extends JobEventRouter<JobWatch> {
-  wait(jobId: string, handlers: Pick<JobWatch, 'onToken' | 'onProgress'>): Promise<AskResult> {
-    return new Promise<AskResult>((resolve, reject) => {
-      this.watch(jobId, { ...handlers, resolve, reject });
-    });
-  }
-
-  protected deliver(watch: JobWatch, event: EventName, raw: unknown): void {
+class JobEvents extends JobEventRouter<AskHandlers, AskResult> {
+  protected deliver(watch: AskHandlers & Settle<AskResult>, event: EventName, raw: unknown): void {
     const payload = raw as EventPayload<EventName>;
     switch (event) {
       case 'engine.token':

@@ -86,11 +86,13 @@ export async function runComparePatterns(argv: string[], io: CliIo): Promise<num
     };
     const jobs = new PatternJobs();
     return await withCliContext(async (ctx) => {
-      const { jobId } = (await call(ctx, 'patterns.compare', params)) as { jobId: string };
-      const result = await jobs.wait(jobId, (p) => {
-        if (io.interactive)
-          io.err(`\r\x1b[K${p.item ? `${p.item}: ` : ''}${p.stage} ${p.done}/${p.total ?? '?'}`);
+      const job = await jobs.run((jobId) => call(ctx, 'patterns.compare', { ...params, jobId }), {
+        onProgress: (p) => {
+          if (io.interactive)
+            io.err(`\r\x1b[K${p.item ? `${p.item}: ` : ''}${p.stage} ${p.done}/${p.total ?? '?'}`);
+        },
       });
+      const result = await job.result;
       if (io.interactive) io.err('\r\x1b[K');
       if (result.kind !== 'patterns.compare')
         throw new AppError('INTERNAL', `unexpected job result ${result.kind}`);

@@ -58,8 +58,10 @@ export async function exportPatterns(
   const written = await exportFileFigures(dir, file);
   if (heads === null) return written;
   const params: HeatmapsParams = { ...capture, patterns: file, heads };
-  const { jobId } = (await call(ctx, 'patterns.heatmaps', params)) as { jobId: string };
-  const result = await jobs.wait(jobId);
+  const job = await jobs.run((jobId) => call(ctx, 'patterns.heatmaps', { ...params, jobId }), {
+    onProgress: () => undefined,
+  });
+  const result = await job.result;
   if (result.kind !== 'patterns.heatmaps')
     throw new AppError('INTERNAL', `unexpected job result ${result.kind}`);
   return [...written, ...(await writeHeatmapFigures(dir, result.heatmaps.heads))];

@@ -171,7 +171,21 @@ export async function runSearchPatterns(argv: string[], io: CliIo): Promise<numb
     };
     const jobs = new PatternJobs();
     return await withCliContext(async (ctx) => {
-      const started = SearchStartedSchema.parse(await call(ctx, 'patterns.search', params));
+      let lastLine = '';
+      let searching = false;
+      const job = await jobs.run(
+        async (jobId) => SearchStartedSchema.parse(await call(ctx, 'patterns.search', { ...params, jobId })),
+        {
+          onProgress: (p) => {
+            const line = progressLine(p, p.stage === 'search' && !searching);
+            searching ||= p.stage === 'search';
+            if (io.interactive) io.err(`\r\x1b[K${line}`);
+            else if (p.stage === 'search' && line !== lastLine) io.err(`${line}\n`);
+            lastLine = line;
+          },
+        },
+      );
+      const { started } = job;
       const tokens = started.plans.map((p) => p.visualTokens);
       if (Math.max(...tokens) < 16384 && candidates === undefined) {
         io.err(
@@ -179,17 +193,9 @@ export async function runSearchPatterns(argv: string[], io: CliIo): Promise<numb
             'candidates suit prompts of 16K tokens and more (consider --candidates short)\n',
         );
       }
-      let lastLine = '';
-      let searching = false;
       let outcome;
       try {
-        outcome = await jobs.wait(started.jobId, (p) => {
-          const line = progressLine(p, p.stage === 'search' && !searching);
-          searching ||= p.stage === 'search';
-          if (io.interactive) io.err(`\r\x1b[K${line}`);
-          else if (p.stage === 'search' && line !== lastLine) io.err(`${line}\n`);
-          lastLine = line;
-        });
+        outcome = await job.result;
       } catch (err) {
         if (io.interactive) io.err('\r\x1b[K');
         if (err instanceof AppError && err.code === 'CANCELLED') {

@@ -149,12 +149,14 @@ export class EngineService {
       heatmaps: params.heatmaps ?? null,
     };
     const turn = record.history.length / 2;
-    record.busy = true;
     const jobId = ctx.jobs.start(
       (job) => this.run(record, request, turn, job, ctx.emit).finally(() => (record.busy = false)),
       ctx.emit,
       ctx.signal,
+      params.jobId,
     );
+    // Set once the job exists (a refused id starts nothing), before its run begins on a later tick.
+    record.busy = true;
     return {
       jobId,
       conversationId: record.id,

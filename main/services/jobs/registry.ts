@@ -21,9 +21,15 @@ const progressIntervalMs = 100;
 export class JobRegistry {
   private readonly running = new Map<string, { controller: AbortController; finished: Promise<void> }>();
 
-  /** Starts `run`; its events go to `emit`; `callerSignal` (a window or socket going away) cancels it too. */
-  start(run: JobRun, emit: EmitEvent, callerSignal?: AbortSignal): string {
-    const jobId = randomUUID();
+  /**
+   * Starts `run`; its events go to `emit`; `callerSignal` (a window or socket going away) cancels it too. `id`: the
+   * caller's name for the job (so it listens before the first event), else a new one.
+   */
+  start(run: JobRun, emit: EmitEvent, callerSignal?: AbortSignal, id?: string): string {
+    if (id !== undefined && this.running.has(id)) {
+      throw new AppError('JOB_ID_IN_USE', `A running job already has the id ${id}`);
+    }
+    const jobId = id ?? randomUUID();
     const controller = new AbortController();
     const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
     let lastSent = 0;

@@ -117,7 +117,7 @@ export class PatternsService {
       checkpoint,
       resume: params.resume ?? false,
     };
-    const jobId = this.start(job, ctx);
+    const jobId = this.start(job, ctx, params.jobId);
     return { jobId, out, checkpoint, plans: videos.map((v) => v.plan), model };
   }
 
@@ -133,7 +133,7 @@ export class PatternsService {
       b: params.b === null ? null : await this.readable(params.b, ctx),
       maxTokens: params.maxTokens ?? 16,
     };
-    return { jobId: this.start(job, ctx) };
+    return { jobId: this.start(job, ctx, params.jobId) };
   }
 
   async heatmaps(params: HeatmapsParams, ctx: PatternsContext): Promise<{ jobId: string }> {
@@ -149,7 +149,7 @@ export class PatternsService {
       grid: params.grid ?? 64,
       samples: params.samples ?? 64,
     };
-    return { jobId: this.start(job, ctx) };
+    return { jobId: this.start(job, ctx, params.jobId) };
   }
 
   /** The app's pattern folder, newest first. */
@@ -210,7 +210,7 @@ export class PatternsService {
 
   /** Runs a job in a worker; its progress goes to the caller, at most every 100 ms per stage (the last and every
    * scored layer always). */
-  private start(job: WorkerJob, ctx: PatternsContext): string {
+  private start(job: WorkerJob, ctx: PatternsContext, id: string | undefined): string {
     return ctx.jobs.start(
       async (control: JobControl): Promise<JobResult> => {
         const last = new Map<string, number>();
@@ -231,6 +231,7 @@ export class PatternsService {
       },
       ctx.emit,
       ctx.signal,
+      id,
     );
   }
 

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { HeadReport } from '../../../app/api/engine.js';
+import { newJobId } from '../../../app/api/job-id.js';
 import type { JobResult } from '../../../app/api/jobs.js';
 import type {
   Comparison,
@@ -19,8 +20,8 @@ import { animationFrame, frameBatch, type FrameScheduler } from '../state/frame-
 // The Patterns view's state (the folder browser is the app's, shared with the analysis view): calibration videos
 // and search settings, the running search (its progress per video
 // and layer), the pattern folder's files, the file being browsed with its selected head, that head's layer's
-// heatmaps captured on a video under the file, and a comparison. Its jobs' events are routed by job id; progress is
-// applied once per frame. One store per bridge, kept while the app runs, so leaving the view loses nothing.
+// heatmaps captured on a video under the file, and a comparison. Its jobs' ids are chosen here before they are
+// started, and their events routed by them; progress is applied once per frame. One store per bridge, kept while the app runs, so leaving the view loses nothing.
 
 export type JobStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
 
@@ -111,8 +112,6 @@ export function createPatternsStore(
   bridge: HostBridge,
   nextFrame: FrameScheduler = animationFrame,
 ): StoreApi<PatternsState> {
-  // Events of a job whose id has not come back yet.
-  const early = new Map<string, { event: 'progress' | 'done' | 'failed'; payload: unknown }[]>();
   const latest = new Map<string, PatternProgress>();
 
   const store = createStore<PatternsState>()((set, get) => ({
@@ -147,18 +146,19 @@ export function createPatternsStore(
       const { videos, candidates, costTarget, fps, search } = get();
       if (videos.length === 0 || search.status === 'starting' || search.status === 'running') return;
       const target = Number(costTarget);
-      set({ search: { ...idleJob, status: 'starting', started: null, scored: [], outcome: null } });
+      const jobId = newJobId();
+      set({ search: { ...idleJob, status: 'starting', jobId, started: null, scored: [], outcome: null } });
       try {
         const started = await bridge.call('patterns.search', {
           videos,
           candidates,
           ...(costTarget.trim() !== '' && Number.isFinite(target) ? { costTarget: target } : {}),
           ...(sampling(fps) ? { sampling: sampling(fps) } : {}),
+          jobId,
         });
-        set({ search: { ...get().search, status: 'running', jobId: started.jobId, started } });
-        replay(started.jobId);
+        answered('search', jobId, { started });
       } catch (err) {
-        set({ search: { ...get().search, status: 'failed', error: toErrorData(err) } });
+        failedToStart('search', jobId, err);
       }
     },
 
@@ -216,54 +216,67 @@ export function createPatternsStore(
         layer: selected.layer,
         head,
       }));
-      set({ capture: { ...idleJob, status: 'starting', key, records: new Map(), promptTokens: null } });
+      const jobId = newJobId();
+      set({
+        capture: { ...idleJob, status: 'starting', jobId, key, records: new Map(), promptTokens: null },
+      });
       try {
-        const { jobId } = await bridge.call('patterns.heatmaps', {
+        await bridge.call('patterns.heatmaps', {
           video,
           patterns: current.loaded.path,
           heads,
           ...(sampling(get().fps) ? { sampling: sampling(get().fps) } : {}),
+          jobId,
         });
-        if (get().capture.key !== key) return;
-        set({ capture: { ...get().capture, status: 'running', jobId } });
-        replay(jobId);
+        answered('capture', jobId, {});
       } catch (err) {
-        if (get().capture.key === key)
-          set({ capture: { ...get().capture, status: 'failed', error: toErrorData(err) } });
+        failedToStart('capture', jobId, err);
       }
     },
 
     async startCompare(other) {
       const { current, video, compare } = get();
       if (current.status !== 'ready' || video === null || compare.status === 'running') return;
-      set({ compare: { ...idleJob, status: 'starting', other, result: null } });
+      const jobId = newJobId();
+      set({ compare: { ...idleJob, status: 'starting', jobId, other, result: null } });
       try {
-        const { jobId } = await bridge.call('patterns.compare', {
+        await bridge.call('patterns.compare', {
           video,
           a: current.loaded.path,
           b: other,
           ...(sampling(get().fps) ? { sampling: sampling(get().fps) } : {}),
+          jobId,
         });
-        set({ compare: { ...get().compare, status: 'running', jobId } });
-        replay(jobId);
+        answered('compare', jobId, {});
       } catch (err) {
-        set({ compare: { ...get().compare, status: 'failed', error: toErrorData(err) } });
+        failedToStart('compare', jobId, err);
       }
     },
   }));
 
   /** Which part of the state a job belongs to. */
-  const partOf = (jobId: string): 'search' | 'capture' | 'compare' | null => {
+  const partOf = (jobId: string): Part | null => {
     const s = store.getState();
     if (s.search.jobId === jobId) return 'search';
     if (s.capture.jobId === jobId) return 'capture';
     if (s.compare.jobId === jobId) return 'compare';
     return null;
   };
-  const starting = (): boolean => {
-    const s = store.getState();
-    return [s.search, s.capture, s.compare].some((p) => p.status === 'starting');
-  };
+  type Part = 'search' | 'capture' | 'compare';
+  /** The command that started a part's job answered: it runs (unless its own events have ended it already). */
+  function answered(part: Part, jobId: string, patch: Partial<SearchState>): void {
+    const state = store.getState()[part];
+    if (state.jobId !== jobId) return;
+    const status = state.status === 'starting' ? 'running' : state.status;
+    store.setState({ [part]: { ...state, ...patch, status } } as Partial<PatternsState>);
+  }
+  function failedToStart(part: Part, jobId: string, err: unknown): void {
+    const state = store.getState()[part];
+    if (state.jobId === jobId)
+      store.setState({
+        [part]: { ...state, status: 'failed', error: toErrorData(err) },
+      } as Partial<PatternsState>);
+  }
 
   const applyProgress = (p: PatternProgress): void => {
     const part = partOf(p.jobId);
@@ -322,23 +335,13 @@ export function createPatternsStore(
   };
 
   const receive = (jobId: string, event: 'progress' | 'done' | 'failed', payload: unknown): void => {
-    if (partOf(jobId) === null) {
-      if (starting()) early.set(jobId, [...(early.get(jobId) ?? []), { event, payload }]);
-      return;
-    }
+    if (partOf(jobId) === null) return;
     if (event === 'progress') {
       latest.set(jobId, payload as PatternProgress);
       progress.schedule();
     } else if (event === 'done') finish(jobId, payload as JobResult, null);
     else finish(jobId, null, payload as AppErrorData);
   };
-
-  /** Applies what arrived for a job before its id came back. */
-  function replay(jobId: string): void {
-    const events = early.get(jobId) ?? [];
-    early.clear();
-    for (const e of events) receive(jobId, e.event, e.payload);
-  }
 
   bridge.on('patterns.progress', (p) => receive(p.jobId, 'progress', p));
   bridge.on('job.done', ({ jobId, result }) => receive(jobId, 'done', result));

@@ -1,17 +1,17 @@
 import type { StoreApi } from 'zustand/vanilla';
 import type { AskProgress, AskStage } from '../../../app/api/engine.js';
 import type { HostBridge } from '../bridge/bridge.js';
-import { updateTurn, type AskStartHooks, type AskTurn } from './ask-slice.js';
+import { updateTurn, type AskTurn } from './ask-slice.js';
 import type { Captures } from './captures.js';
 import { frameBatch, type FrameScheduler } from './frame-batch.js';
 import type { AppState } from './store.js';
 
 // Applies an ask job's events to its turn. Progress and answer tokens arrive far faster than a screen repaints:
 // they are collected and applied once per frame, so a long answer streams without freezing the page; a job's
-// outcome applies whatever is still waiting first. Events that arrive before the job's id came back (the engine
-// can start reporting before its answer to engine.ask arrives) are held and applied once it does.
+// outcome applies whatever is still waiting first. A question's job id is chosen before engine.ask is sent, so
+// every event finds its turn, also those that come before engine.ask's answer.
 
-export interface AskEvents extends AskStartHooks {
+export interface AskEvents {
   /** Starts listening; call once, after the store exists. */
   attach(store: StoreApi<AppState>): void;
 }
@@ -28,24 +28,14 @@ export function createAskEvents(
   nextFrame: FrameScheduler,
 ): AskEvents {
   let store: StoreApi<AppState> | null = null;
-  /** Events of the job being started, held until its id is known; null when no question is starting. */
-  let held: { jobId: string; apply: () => void }[] | null = null;
   const pending = new Map<string, Pending>();
 
   const turnOf = (jobId: string): AskTurn | undefined =>
     store?.getState().conversation.turns.find((t) => t.jobId === jobId);
 
-  const startingTurn = (): AskTurn | undefined =>
-    store
-      ?.getState()
-      .conversation.turns.find(
-        (t) => t.jobId === null && (t.status === 'starting' || t.status === 'cancelling'),
-      );
-
-  /** Applies an event of `jobId` now if it belongs to a question, holds it if a question is starting. */
+  /** Applies an event of `jobId` if it belongs to a question (others are another client's, or of a dropped one). */
   const route = (jobId: string, apply: () => void): void => {
     if (turnOf(jobId)) apply();
-    else if (startingTurn()) (held ??= []).push({ jobId, apply });
   };
 
   const pendingOf = (jobId: string): Pending => {
@@ -128,14 +118,6 @@ export function createAskEvents(
           ),
         ),
       );
-    },
-    started(jobId) {
-      const events = held ?? [];
-      held = null;
-      for (const event of events) if (event.jobId === jobId) event.apply();
-    },
-    abandoned() {
-      held = null;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { StoreApi } from 'zustand/vanilla';
+import { newJobId } from '../../../app/api/job-id.js';
 import {
   defaultMaxAnswerTokens,
   type AskParams,
@@ -31,7 +32,9 @@ export interface AskTurn {
   key: number;
   question: string;
   status: TurnStatus;
-  jobId: string | null;
+  /** Chosen here before engine.ask is sent, so the job's events find the turn from the first one. */
+  jobId: string;
+  /** What engine.ask answered; null until it has (the job's events may come first). */
   started: AskStarted | null;
   /** The stage reported last. */
   stage: AskStage | null;
@@ -92,14 +95,6 @@ export interface AskSlice {
   setExplorer(patch: Partial<ExplorerState>): void;
 }
 
-/** What the event side needs of a question being started. */
-export interface AskStartHooks {
-  /** The job id came back: events that arrived before it are applied now, in order. */
-  started(jobId: string): void;
-  /** The start failed or the question was dropped: events held for it are discarded. */
-  abandoned(): void;
-}
-
 /** Heads above which heatmaps of every head would be too much to send by default (7B: 28 × 28 = 784). */
 export const allHeadsLimit = 256;
 
@@ -158,11 +153,8 @@ export function createAskSlice(
   set: SetState,
   get: GetState,
   captures: Captures,
-  hooks: AskStartHooks,
 ): AskSlice {
   let nextKey = 1;
-  // A cancel asked for before the job id came back.
-  const cancelWanted = new Set<number>();
 
   const heatmapRequest = (): HeatmapRequest | undefined => {
     const { askOptions, explorer, model } = get();
@@ -189,11 +181,12 @@ export function createAskSlice(
       const path = target.path;
       const continuing = conversation.id !== null && conversation.video === path;
       const key = nextKey++;
+      const jobId = newJobId();
       const turn: AskTurn = {
         key,
         question: text,
         status: 'starting',
-        jobId: null,
+        jobId,
         started: null,
         stage: null,
         stages: {},
@@ -213,6 +206,7 @@ export function createAskSlice(
       const params: AskParams = {
         question: text,
         generation: { maxTokens: askOptions.maxTokens, temperature: askOptions.temperature },
+        jobId,
       };
       if (!target.demo) params.video = path;
       if (continuing && conversation.id !== null) params.conversationId = conversation.id;
@@ -225,8 +219,6 @@ export function createAskSlice(
       try {
         started = await bridge.call('engine.ask', params);
       } catch (err) {
-        hooks.abandoned();
-        cancelWanted.delete(key);
         updateTurn(set, get, key, (t) => ({ ...t, status: 'failed', error: toErrorData(err) }));
         void get().refreshEngine();
         return;
@@ -234,37 +226,30 @@ export function createAskSlice(
       const still = get().conversation.turns.find((t) => t.key === key);
       if (!still) {
         // The conversation was reset while the question was starting.
-        hooks.abandoned();
-        void bridge.call('job.cancel', { jobId: started.jobId }).catch(() => undefined);
+        void bridge.call('job.cancel', { jobId }).catch(() => undefined);
         return;
       }
-      const cancelling = cancelWanted.delete(key);
+      // The job's own events may have moved the turn on (or ended it) already.
       updateTurn(set, get, key, (t) => ({
         ...t,
-        status: cancelling ? 'cancelling' : 'running',
-        jobId: started.jobId,
+        status: t.status === 'starting' ? 'running' : t.status,
         started,
       }));
-      hooks.started(started.jobId);
-      if (cancelling) await cancelJob(started.jobId);
+      // A cancel asked for while the job was being started is sent now that it exists.
+      if (still.status === 'cancelling') await cancelJob(jobId);
     },
 
     async cancelAsk() {
       const turn = activeTurn(get());
       if (!turn || turn.status === 'cancelling') return;
-      if (turn.jobId === null) {
-        cancelWanted.add(turn.key);
-        updateTurn(set, get, turn.key, (t) => ({ ...t, status: 'cancelling' }));
-        return;
-      }
       updateTurn(set, get, turn.key, (t) => ({ ...t, status: 'cancelling' }));
-      await cancelJob(turn.jobId);
+      // Until engine.ask has answered, the job may not exist yet: the cancel is sent once it does (ask above).
+      if (turn.started !== null) await cancelJob(turn.jobId);
     },
 
     resetConversation() {
       const turn = activeTurn(get());
-      if (turn?.jobId) void bridge.call('job.cancel', { jobId: turn.jobId }).catch(() => undefined);
-      cancelWanted.clear();
+      if (turn) void bridge.call('job.cancel', { jobId: turn.jobId }).catch(() => undefined);
       captures.clear();
       set({
         conversation: { id: null, video: null, turns: [] },
@@ -302,7 +287,6 @@ export function createAskSlice(
 /** The questions the explorer can show: running ones, and those whose pre-fill reported anything. */
 export function explorableTurns(state: Pick<AppState, 'conversation' | 'captures'>): AskTurn[] {
   return state.conversation.turns.filter((t) => {
-    if (t.jobId === null) return false;
     if (isActive(t)) return true;
     const capture = state.captures.get(t.jobId);
     return capture !== undefined && (capture.heads.size > 0 || capture.heatmaps.size > 0);

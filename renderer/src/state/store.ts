@@ -3,7 +3,8 @@ import type { Diagnostics } from '../../../app/api/diagnostics.js';
 import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
 import type { JobDone, JobFailed, JobProgress } from '../../../app/api/jobs.js';
 import type { DecodeSummary, SamplingPlan, VideoMeta } from '../../../app/api/video.js';
-import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
+import { newJobId } from '../../../app/api/job-id.js';
+import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
 import type { ConnectionState, HostBridge } from '../bridge/bridge.js';
 import { createAskEvents } from './ask-events.js';
 import { createAskSlice, type AskSlice } from './ask-slice.js';
@@ -33,7 +34,8 @@ export type OpeningState =
 
 export type DecodeState =
   | { status: 'idle' }
-  | { status: 'starting'; path: string }
+  /** Sent, not answered yet: the job's id is ours and its plan the domain rule's, so its events apply already. */
+  | { status: 'starting'; path: string; jobId: string; plan: SamplingPlan; done: number; total: number }
   | { status: 'running'; path: string; jobId: string; plan: SamplingPlan; done: number; total: number }
   | { status: 'cancelling'; path: string; jobId: string; plan: SamplingPlan; done: number; total: number }
   | { status: 'done'; path: string; plan: SamplingPlan; summary: DecodeSummary }
@@ -71,14 +73,12 @@ export function createAppStore(
   bridge: HostBridge,
   nextFrame: FrameScheduler = animationFrame,
 ): StoreApi<AppState> {
-  // Events of a job whose id has not come back yet (a short job can finish before its start is answered).
-  const early = new Map<string, JobEvent[]>();
   const captures = createCaptures(nextFrame);
   const askEvents = createAskEvents(bridge, captures, nextFrame);
 
   const store = createStore<AppState>()((set, get) => ({
     ...createModelSlice(bridge, set, get),
-    ...createAskSlice(bridge, set, get, captures, askEvents),
+    ...createAskSlice(bridge, set, get, captures),
     connection: 'connecting',
     video: { status: 'empty' },
     opening: { status: 'idle' },
@@ -123,16 +123,20 @@ export function createAppStore(
       const { video, sampling, decode } = get();
       if (video.status !== 'ready' || decode.status === 'starting' || decode.status === 'running') return;
       const path = video.path;
-      set({ decode: { status: 'starting', path } });
+      const options = samplingFrom(sampling);
+      const jobId = newJobId();
       try {
-        const { jobId, plan } = await bridge.call('video.decode', { path, options: samplingFrom(sampling) });
-        if (get().decode.status !== 'starting') return;
-        set({ decode: { status: 'running', path, jobId, plan, done: 0, total: plan.times.length } });
-        for (const event of early.get(jobId) ?? []) applyJobEvent(event);
+        // The services plan by the same rule (app/domain/sampling.ts); their answer's plan replaces this one.
+        const plan = planSampling(video.meta, options);
+        set({ decode: { status: 'starting', path, jobId, plan, done: 0, total: plan.times.length } });
+        const answer = await bridge.call('video.decode', { path, options, jobId });
+        const now = get().decode;
+        if (now.status === 'starting' && now.jobId === jobId)
+          set({ decode: { ...now, status: 'running', plan: answer.plan } });
       } catch (err) {
-        set({ decode: { status: 'failed', path, error: toErrorData(err) } });
-      } finally {
-        early.clear();
+        const now = get().decode;
+        if (now.status === 'idle' || (now.status === 'starting' && now.jobId === jobId))
+          set({ decode: { status: 'failed', path, error: toErrorData(err) } });
       }
     },
 
@@ -173,14 +177,8 @@ export function createAppStore(
 
   function applyJobEvent(event: JobEvent): void {
     const decode = store.getState().decode;
-    if (decode.status === 'starting') {
-      const list = early.get(event.payload.jobId) ?? [];
-      list.push(event);
-      early.set(event.payload.jobId, list);
-      return;
-    }
     if (
-      (decode.status !== 'running' && decode.status !== 'cancelling') ||
+      (decode.status !== 'starting' && decode.status !== 'running' && decode.status !== 'cancelling') ||
       decode.jobId !== event.payload.jobId
     ) {
       return;

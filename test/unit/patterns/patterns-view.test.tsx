@@ -62,9 +62,13 @@ describe('the Patterns view', () => {
     expect(screen.getByRole('list', { name: 'Calibration videos' }).textContent).toContain('b.mp4');
     fireEvent.change(screen.getByLabelText('Candidates'), { target: { value: 'short' } });
     fireEvent.click(screen.getByRole('button', { name: 'Start search' }));
-    const call = take('patterns.search');
-    expect(call.params).toEqual({ videos: ['/videos/a.mp4', '/videos/b.mp4'], candidates: 'short' });
-    // The worker reports before the id comes back: held, then applied.
+    const call = take('patterns.search', 'search-1');
+    expect(call.params).toEqual({
+      videos: ['/videos/a.mp4', '/videos/b.mp4'],
+      candidates: 'short',
+      jobId: 'search-1',
+    });
+    // The job's id is the store's own, sent with the command: the worker's reports before the answer apply.
     const progress = (done: number) => ({
       jobId: 'search-1',
       stage: 'search' as const,
@@ -141,11 +145,12 @@ describe('the Patterns view', () => {
       `recall ${file.layers[2]!.heads[1]!.calibration!.recall.toFixed(3)}`,
     );
     fireEvent.click(cell);
-    const capture = take('patterns.heatmaps');
+    const capture = take('patterns.heatmaps', 'maps-1');
     expect(capture.params).toEqual({
       video: '/videos/a.mp4',
       patterns: filePath,
       heads: [0, 1, 2, 3].map((head) => ({ layer: 2, head })),
+      jobId: 'maps-1',
     });
     await act(async () => capture.resolve({ jobId: 'maps-1' }));
     const head = screen.getByRole('region', { name: 'Head' });
@@ -174,8 +179,8 @@ describe('the Patterns view', () => {
     expect(within(head).getByTestId('head-recall').textContent).toBe('0.970');
 
     fireEvent.click(screen.getByRole('button', { name: 'Compare on a.mp4' }));
-    const compare = take('patterns.compare');
-    expect(compare.params).toEqual({ video: '/videos/a.mp4', a: filePath, b: null });
+    const compare = take('patterns.compare', 'cmp-1');
+    expect(compare.params).toEqual({ video: '/videos/a.mp4', a: filePath, b: null, jobId: 'cmp-1' });
     await act(async () => compare.resolve({ jobId: 'cmp-1' }));
     const run = (name: 'dense' | 'a', patterns: string | null, ms: number) => ({
       run: name,

@@ -27,19 +27,20 @@ describe('asking about the open video', () => {
   });
 
   it('sends the question with the sampling, generation and heatmap choices, and streams the answer per frame', async () => {
-    const { store, take, emit, paint } = await openReady();
+    const { store, take, emit, paint, jobIdOf } = await openReady();
     store.getState().setSampling({ fps: 0.5 });
     store.getState().setAskOptions({ maxTokens: 8, grid: 32 });
     const asking = store.getState().ask('  What moves?  ');
-    const call = take('engine.ask');
+    const call = take('engine.ask', 'ask-1');
     expect(call.params).toEqual({
       video: sampleMeta.path,
       question: 'What moves?',
       sampling: samplingFrom(store.getState().sampling),
       generation: { maxTokens: 8, temperature: 0 },
       heatmaps: { heads: 'all', grid: 32, samples: 64 },
+      jobId: 'ask-1',
     });
-    // The engine reports before its answer to engine.ask arrives: held, then applied in order.
+    // The job's id is the store's own, sent with engine.ask: the engine's reports before its answer apply at once.
     emit('engine.progress', { jobId: 'ask-1', stage: 'load', done: 1, total: 1 });
     emit('engine.progress', { jobId: 'someone-else', stage: 'load', done: 0, total: 1 });
     call.resolve(started('ask-1'));
@@ -47,7 +48,7 @@ describe('asking about the open video', () => {
     paint();
     expect(activeTurn(store.getState())).toMatchObject({
       status: 'running',
-      jobId: 'ask-1',
+      jobId: jobIdOf('ask-1'),
       stage: 'load',
       stages: { load: { done: 1, total: 1 } },
     });
@@ -191,7 +192,7 @@ describe('asking about the open video', () => {
   });
 
   it('starts a new analysis when another video is opened: the running question is cancelled', async () => {
-    const { store, take, emit, paint } = await openReady();
+    const { store, take, emit, paint, jobIdOf } = await openReady();
     const asking = store.getState().ask('Here?');
     take('engine.ask').resolve(started('ask-3'));
     await asking;
@@ -200,27 +201,28 @@ describe('asking about the open video', () => {
       heatmap('ask-3', 0, 0, 4, () => 0.25),
     );
     paint();
-    expect(store.getState().captures.get('ask-3')?.heatmaps.size).toBe(1);
+    expect(store.getState().captures.get(jobIdOf('ask-3'))?.heatmaps.size).toBe(1);
     // A file that fails to open changes nothing: the question keeps running.
     const failing = store.getState().openVideo('/garbage.mp4');
     take('video.probe').reject(new AppError('NOT_MEDIA', 'Not a media file'));
     await failing;
     expect(store.getState().conversation.turns).toHaveLength(1);
-    expect(store.getState().captures.get('ask-3')?.heatmaps.size).toBe(1);
+    expect(store.getState().captures.get(jobIdOf('ask-3'))?.heatmaps.size).toBe(1);
     // Once another video has opened, the analysis starts afresh.
     const opening = store.getState().openVideo('/other.mp4');
     take('video.probe').resolve({ ...sampleMeta, path: '/other.mp4' });
     await opening;
     expect(take('job.cancel').params).toEqual({ jobId: 'ask-3' });
     expect(store.getState().conversation).toEqual({ id: null, video: null, turns: [] });
-    expect(store.getState().captures.get('ask-3')).toBeUndefined();
+    expect(store.getState().captures.get(jobIdOf('ask-3'))).toBeUndefined();
   });
 
   it('collects head reports and heatmaps per job, decoded, with one version step per frame', async () => {
-    const { store, take, emit, paint } = await openReady();
+    const { store, take, emit, paint, jobIdOf } = await openReady();
     const asking = store.getState().ask('Heads?');
+    const call = take('engine.ask', 'ask-4');
     emit('engine.head', headReport('ask-4', 0, 1));
-    take('engine.ask').resolve(started('ask-4'));
+    call.resolve(started('ask-4'));
     await asking;
     const { captures } = store.getState();
     const before = captures.version.getState().version;
@@ -234,14 +236,14 @@ describe('asking about the open video', () => {
     expect(captures.version.getState().version).toBe(before);
     paint();
     expect(captures.version.getState().version).toBe(before + 1);
-    const capture = captures.get('ask-4');
+    const capture = captures.get(jobIdOf('ask-4'));
     expect([...(capture?.heads.keys() ?? [])].sort()).toEqual([headKey(0, 1), headKey(2, 3)]);
     expect([...(capture?.heatmaps.keys() ?? [])]).toEqual([headKey(2, 3)]);
     expect(capture?.lastLayer).toBe(2);
     const mass = capture?.heatmaps.get(headKey(2, 3))?.mass;
     // Row 2 of the lower triangle: 1/3 in columns 0…2, nothing after.
     expect(Array.from(mass?.subarray(8, 12) ?? [])).toEqual([1 / 3, 1 / 3, 1 / 3, 0].map(Math.fround));
-    expect(shownTurn(store.getState())?.jobId).toBe('ask-4');
+    expect(shownTurn(store.getState())?.jobId).toBe(jobIdOf('ask-4'));
   });
 
   it('asks for the heatmaps of the explorer layer only, or none, when told so', async () => {

@@ -11,6 +11,8 @@ import { sampleMeta } from './sample-meta.js';
 
 // The store against a scripted bridge: each call waits until the test answers it, events arrive when the test
 // emits them, so orderings that are rare on a real host (a job ending before its start is answered) are exact.
+// The store names its jobs (random ids); a test names them too ('ask-1'): the bridge maps the test's names to the
+// store's, in what it answers and emits, and back in the calls it hands the test.
 
 interface PendingCall {
   method: CommandName;
@@ -41,13 +43,36 @@ export function scriptedBridge() {
       return () => undefined;
     },
   };
-  const emit = <K extends EventName>(event: K, payload: EventPayload<K>) => {
-    for (const listener of listeners.get(event) ?? []) listener(payload);
+  const storeIds = new Map<string, string>();
+  const testIds = new Map<string, string>();
+  const name = (testId: string, storeId: string) => {
+    storeIds.set(testId, storeId);
+    testIds.set(storeId, testId);
   };
-  const take = (method: CommandName): PendingCall => {
+  const withJobId = <T>(value: T, map: Map<string, string>): T => {
+    const jobId = (value as { jobId?: unknown } | null)?.jobId;
+    return typeof jobId === 'string' && map.has(jobId) ? { ...value, jobId: map.get(jobId) } : value;
+  };
+  const emit = <K extends EventName>(event: K, payload: EventPayload<K>) => {
+    for (const listener of listeners.get(event) ?? []) listener(withJobId(payload, storeIds));
+  };
+  /** The oldest pending call of `method`; `jobName` names the job it starts, for the test's events. */
+  const take = (method: CommandName, jobName?: string): PendingCall => {
     const index = calls.findIndex((c) => c.method === method);
     if (index < 0) throw new Error(`no pending ${method} call`);
-    return calls.splice(index, 1)[0] as PendingCall;
+    const call = calls.splice(index, 1)[0] as PendingCall;
+    const chosen = (call.params as { jobId?: unknown }).jobId;
+    if (jobName !== undefined && typeof chosen === 'string') name(jobName, chosen);
+    return {
+      ...call,
+      params: withJobId(call.params, testIds),
+      resolve(value) {
+        const answered = (value as { jobId?: unknown } | null)?.jobId;
+        if (typeof answered === 'string' && typeof chosen === 'string' && !storeIds.has(answered))
+          name(answered, chosen);
+        call.resolve(withJobId(value, storeIds));
+      },
+    };
   };
   // Frames the store asked for, run when the test "paints".
   const frames: (() => void)[] = [];
@@ -56,7 +81,9 @@ export function scriptedBridge() {
     for (const apply of frames.splice(0)) apply();
   };
   const count = (method: CommandName): number => calls.filter((c) => c.method === method).length;
-  return { bridge, emit, take, count, calls, nextFrame, paint };
+  /** The store's id of the job the test named. */
+  const jobIdOf = (testId: string): string => storeIds.get(testId) ?? testId;
+  return { bridge, emit, take, count, calls, nextFrame, paint, jobIdOf };
 }
 
 /** A store on a scripted bridge with sampleMeta's video open. */

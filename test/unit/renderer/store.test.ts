@@ -65,8 +65,12 @@ describe('renderer store', () => {
     const { store, take, emit, paint } = await openReady();
     store.getState().setSampling({ fps: 0.5 });
     const started = store.getState().startDecode();
-    const call = take('video.decode');
-    expect(call.params).toEqual({ path: '/v.mp4', options: samplingFrom({ ...store.getState().sampling }) });
+    const call = take('video.decode', 'job-1');
+    expect(call.params).toEqual({
+      path: '/v.mp4',
+      options: samplingFrom({ ...store.getState().sampling }),
+      jobId: 'job-1',
+    });
     expect((call.params as { options: { fps: number } }).options.fps).toBe(0.5);
     call.resolve({ jobId: 'job-1', plan });
     await started;
@@ -78,12 +82,13 @@ describe('renderer store', () => {
     expect(store.getState().decode).toEqual({ status: 'done', path: '/v.mp4', plan, summary });
   });
 
-  it('applies events that arrive before the job id does', async () => {
+  it('applies events that arrive before video.decode is answered: the job id is the store’s own', async () => {
     const { store, take, emit } = await openReady();
     const started = store.getState().startDecode();
+    const call = take('video.decode', 'job-2');
     emit('job.progress', { jobId: 'job-2', done: 2, total: 2 });
     emit('job.done', { jobId: 'job-2', result: { kind: 'video.decode', summary } });
-    take('video.decode').resolve({ jobId: 'job-2', plan });
+    call.resolve({ jobId: 'job-2', plan });
     await started;
     expect(store.getState().decode).toMatchObject({ status: 'done', summary });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../../app/api/contract.js';
 import { AppError } from '../../../app/api/errors.js';
-import type { JobResult } from '../../../app/api/jobs.js';
+import { CallerJobIdSchema, newJobId, type JobResult } from '../../../app/api/jobs.js';
 import { JobRegistry, type JobControl } from '../../../main/services/jobs/registry.js';
 
 type Recorded = { event: EventName; payload: EventPayload<EventName> };
@@ -115,5 +115,27 @@ describe('JobRegistry', () => {
       .map((e) => (e.payload as { done: number }).done);
     expect(progress.length).toBeLessThan(10);
     expect(progress.at(-1)).toBe(1000);
+  });
+
+  it('runs a job under the id its caller chose, and refuses an id a running job has', async () => {
+    const jobs = new JobRegistry();
+    const { events, emit } = recorder();
+    const id = newJobId();
+    expect(CallerJobIdSchema.safeParse(id).success).toBe(true);
+    const first = gate();
+    expect(jobs.start(first.run, emit, undefined, id)).toBe(id);
+    await first.started;
+    expect(() => jobs.start(gate().run, emit, undefined, id)).toThrow(
+      expect.objectContaining({ code: 'JOB_ID_IN_USE' }),
+    );
+    expect(jobs.size).toBe(1);
+    first.release();
+    await settled(jobs);
+    expect(events.map((e) => [e.event, (e.payload as { jobId: string }).jobId])).toEqual([['job.done', id]]);
+    // Ended, the id can name a new job.
+    expect(jobs.start(async () => result, emit, undefined, id)).toBe(id);
+    await settled(jobs);
+    // Fresh ids do not repeat.
+    expect(new Set(Array.from({ length: 1000 }, newJobId)).size).toBe(1000);
   });
 });
