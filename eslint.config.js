@@ -1,4 +1,4 @@
-// Lint rules, including the layering of DESIGN.md §2: which folder may import what.
+// Lint rules, including the layering of docs/architecture.md: which folder may import what (every TypeScript folder).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -84,6 +84,50 @@ export default tseslint.config(
           patterns: [{ group: ['**/renderer/**'], message: 'main/ never imports the renderer.' }],
         },
       ],
+    },
+  },
+  {
+    // The binding's loaders: the addon and its typed wrappers, below every service.
+    files: ['native/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnlyInMainElectron],
+          patterns: [
+            {
+              group: ['**/main/**', '**/renderer/**', '**/models/**'],
+              message: 'native/ is the binding: it imports only the contract (app/) and Node.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Model-family rules (prompt, positions): pure, beside the family's C++; used by the services.
+    files: ['models/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnlyInMainElectron],
+          patterns: [
+            {
+              group: ['**/main/**', '**/renderer/**', '**/native/**'],
+              message: 'models/ holds model-family rules: it imports only the contract (app/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tests may reach every layer, but never the Electron binary's module outside its own suite.
+    files: ['test/**/*.ts', 'test/**/*.tsx'],
+    ignores: ['test/e2e-electron/**', 'test/unit/electron/**', 'test/packaging/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electronOnlyInMainElectron] }],
     },
   },
   {

@@ -187,7 +187,7 @@ export interface NativeDecodeOptions {
   topK?: number;
   seed?: number;
   /** Tokens that end the answer (they are emitted and cached too). */
-  stopIds?: number[];
+  stopIds?: readonly number[];
 }
 
 export interface NativePatternFile {

@@ -9,19 +9,9 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 
 import { readableUtf8 } from '../../app/domain/readable-utf8.js';
+import { PromptFilesError, type ChatMessage } from '../family.js';
 import { mropePositions, type Positions, type VideoGrid } from './rope-index.js';
 import { tokenBytes, type TokenBytes } from './token-bytes.js';
-
-export class PromptFilesError extends Error {
-  constructor(
-    readonly code: 'MODEL_FILE_MISSING' | 'MODEL_FILE_INVALID',
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-    this.name = 'PromptFilesError';
-  }
-}
 
 const tokenId = z.number().int().nonnegative();
 
@@ -47,14 +37,8 @@ const tokenizerConfigSchema = z.object({
 
 const chatTemplateFileSchema = z.object({ chat_template: z.string() });
 
-export type ChatContent = { type: 'video' } | { type: 'text'; text: string };
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string | ChatContent[];
-}
-
-export interface PromptRules {
+/** Qwen2.5-VL's prompt rules as read from a folder; the services see them as models/family.ts's PromptRules. */
+export interface QwenPromptRules {
   readonly tokenizer: Tokenizer;
   /** Each token's bytes (null: a special token), for decoding answers as a byte stream. */
   readonly tokenBytes: TokenBytes;
@@ -101,7 +85,7 @@ function tokenContent(t: z.infer<typeof tokenText>): string | undefined {
 }
 
 /** Reads config.json, tokenizer.json, tokenizer_config.json (and chat_template.json when present). */
-export async function loadPromptRules(dir: string): Promise<PromptRules> {
+export async function loadPromptRules(dir: string): Promise<QwenPromptRules> {
   const config = parse(configSchema, await readJson(dir, 'config.json', true), 'config.json');
   const tokenizerJson = await readJson(dir, 'tokenizer.json', true);
   if (typeof tokenizerJson !== 'object' || tokenizerJson === null) {
@@ -177,41 +161,41 @@ export async function loadPromptRules(dir: string): Promise<PromptRules> {
 }
 
 export function renderChat(
-  rules: PromptRules,
+  rules: QwenPromptRules,
   messages: readonly ChatMessage[],
   addGenerationPrompt: boolean,
 ): string {
   return rules.template.render({ messages, add_generation_prompt: addGenerationPrompt });
 }
 
-export function encodeText(rules: PromptRules, text: string): number[] {
+export function encodeText(rules: QwenPromptRules, text: string): number[] {
   return rules.tokenizer.encode(text, { add_special_tokens: false }).ids;
 }
 
-export function decodeIds(rules: PromptRules, ids: readonly number[], skipSpecialTokens = true): string {
+export function decodeIds(rules: QwenPromptRules, ids: readonly number[], skipSpecialTokens = true): string {
   return rules.tokenizer.decode([...ids], { skip_special_tokens: skipSpecialTokens });
 }
 
 /** An answer's tokens as readable text: special tokens left out, undecodable bytes as <0xHH>. */
-export function answerText(rules: PromptRules, ids: readonly number[]): string {
+export function answerText(rules: QwenPromptRules, ids: readonly number[]): string {
   const bytes: number[] = [];
   for (const id of ids) bytes.push(...(rules.tokenBytes(id) ?? []));
   return readableUtf8(bytes);
 }
 
 /** Seconds per temporal patch for frames sampled at sampleFps: what feeds the temporal position ids. */
-export function secondPerGrid(rules: PromptRules, sampleFps: number): number {
+export function secondPerGrid(rules: QwenPromptRules, sampleFps: number): number {
   return rules.temporalPatchSize / sampleFps;
 }
 
 /** Tokens one video becomes: one per merged 2×2 cell per temporal patch. */
-export function videoTokenCount(rules: PromptRules, grid: Pick<VideoGrid, 't' | 'h' | 'w'>): number {
+export function videoTokenCount(rules: QwenPromptRules, grid: Pick<VideoGrid, 't' | 'h' | 'w'>): number {
   return (grid.t * grid.h * grid.w) / (rules.mergeSize * rules.mergeSize);
 }
 
 /** Replaces the k-th <|video_pad|> by videoTokenCount(videos[k]) copies. */
 export function expandVideoTokens(
-  rules: PromptRules,
+  rules: QwenPromptRules,
   ids: readonly number[],
   videos: readonly VideoGrid[],
 ): number[] {
@@ -238,7 +222,7 @@ export interface VideoPrompt {
 
 /** The first turn: the chat rendered with the generation prompt, tokenised, videos expanded, positions. */
 export function buildPrompt(
-  rules: PromptRules,
+  rules: QwenPromptRules,
   messages: readonly ChatMessage[],
   videos: readonly VideoGrid[],
 ): VideoPrompt {
@@ -257,7 +241,7 @@ export function buildPrompt(
  * Positions of these text tokens continue the cache's, which the runtime does itself.
  */
 export function followUpIds(
-  rules: PromptRules,
+  rules: QwenPromptRules,
   history: readonly ChatMessage[],
   question: string,
   answerEnded: boolean,

@@ -1,6 +1,6 @@
 import { AppError, type ErrorCode } from '../../../app/api/errors.js';
 import { MmiError, type MmiErrorCode } from '../../../native/errors.js';
-import { PromptFilesError } from '../../../models/qwen2_5_vl/prompt.js';
+import { PromptFilesError } from '../../../models/family.js';
 
 // The engine's failures as the app's error codes, keeping what the engine said about the file and tensor.
 

@@ -18,12 +18,8 @@ import {
   type PatternFile,
   type Session,
 } from '../../../native/model.js';
-import {
-  followUpIds,
-  loadPromptRules,
-  type ChatMessage,
-  type PromptRules,
-} from '../../../models/qwen2_5_vl/prompt.js';
+import { loadPromptRules } from '../../../models/families.js';
+import type { ChatMessage, PromptRules } from '../../../models/family.js';
 import { AnswerText } from './answer-text.js';
 import type { AskEvent, EngineAskParams, EngineAskResult, InspectResult, ModelRef } from './protocol.js';
 import { encodeVideo, loadModel, videoPrompt } from './video-prompt.js';
@@ -154,12 +150,7 @@ export class EngineRunner {
     // Where the cache goes back to if this turn fails (a cancelled decode leaves its tokens in it); -1: drop it.
     let rewindTo = -1;
     if (continues && conversation) {
-      const ids = followUpIds(
-        loaded.rules,
-        params.history as ChatMessage[],
-        params.question,
-        params.answerEnded,
-      );
+      const ids = loaded.rules.followUp(params.history as ChatMessage[], params.question, params.answerEnded);
       cachedTokens = conversation.session.state().length;
       rewindTo = cachedTokens;
       const t0 = performance.now();

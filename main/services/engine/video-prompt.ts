@@ -1,12 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../../app/api/errors.js';
-import {
-  buildPrompt,
-  loadPromptRules,
-  secondPerGrid,
-  type ChatMessage,
-  type PromptRules,
-} from '../../../models/qwen2_5_vl/prompt.js';
+import { loadPromptRules } from '../../../models/families.js';
+import type { ChatMessage, PromptRules } from '../../../models/family.js';
 import { Model, type LoadOptions, type Video } from '../../../native/model.js';
 import { decodeFrames } from '../video/decode.js';
 import type { VideoInput } from './protocol.js';
@@ -98,16 +93,9 @@ export function videoPrompt(
   history: readonly ChatMessage[] = [],
 ): { ids: Int32Array; positions: BigInt64Array } {
   const info = video.info();
-  const grid = { t: info.t, h: info.h, w: info.w, secondPerGrid: secondPerGrid(rules, sampleFps) };
-  const messages: ChatMessage[] = [
-    ...history,
-    history.length === 0
-      ? { role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }
-      : { role: 'user', content: question },
-  ];
-  const prompt = buildPrompt(rules, messages, [grid]);
+  const prompt = rules.videoQuestion({ t: info.t, h: info.h, w: info.w, sampleFps }, question, history);
   return {
     ids: Int32Array.from(prompt.ids),
-    positions: BigInt64Array.from(prompt.positions.rows.flat(), (p) => BigInt(p)),
+    positions: BigInt64Array.from(prompt.positions.flat(), (p) => BigInt(p)),
   };
 }

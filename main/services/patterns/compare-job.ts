@@ -3,7 +3,7 @@ import type { PatternName } from '../../../app/api/engine.js';
 import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
 import type { Comparison, CompareRun, PatternStage } from '../../../app/api/patterns.js';
 import { answerAgreement, predictedPrefillMs } from '../../../app/domain/pattern-compare.js';
-import { answerText, type PromptRules } from '../../../models/qwen2_5_vl/prompt.js';
+import type { PromptRules } from '../../../models/family.js';
 import type { HeadReport, Model, PatternFile, Video } from '../../../native/model.js';
 import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';
 import { openPatternFile } from './pattern-files.js';
@@ -80,7 +80,7 @@ async function runOnce(
         density: reports.length ? reports.reduce((s, r) => s + r.density, 0) / reports.length : 1,
         meanRecall: measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : null,
         tokens,
-        answer: answerText(loaded.rules, tokens),
+        answer: loaded.rules.answerText(tokens),
       },
     };
   } finally {

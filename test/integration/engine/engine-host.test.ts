@@ -16,8 +16,8 @@ import {
   followUpIds,
   loadPromptRules,
   secondPerGrid,
-  type ChatMessage,
 } from '../../../models/qwen2_5_vl/prompt.js';
+import type { ChatMessage } from '../../../models/family.js';
 import { engineHostEntry, forkLauncher } from '../../../main/services/engine/launcher.js';
 import { HostMessageSchema, type HostMessage } from '../../../main/services/engine/protocol.js';
 import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';

@@ -13,10 +13,11 @@ import {
   encodeText,
   followUpIds,
   loadPromptRules,
-  PromptFilesError,
   renderChat,
   secondPerGrid,
 } from '../../../models/qwen2_5_vl/prompt.js';
+import { PromptFilesError } from '../../../models/family.js';
+import { familyOf, loadPromptRules as loadFamilyRules } from '../../../models/families.js';
 import {
   fixtureNames,
   fixturesDir,
@@ -64,6 +65,41 @@ describe('Qwen2.5-VL prompt rules on the fixture folders', () => {
       expect(answerText(rules, encodeText(rules, text))).toBe(text.replace('<|im_end|>', ''));
     });
   }
+
+  it('the services reach the rules through the family registry: the same ids, positions and stops', async () => {
+    for (const name of fixtureNames) {
+      const dir = path.join(fixturesDir, name, 'model');
+      expect((await familyOf(dir)).modelType).toBe('qwen2_5_vl');
+      const meta = readJson<FixtureMeta>(name, 'meta.json');
+      const rules = await loadFamilyRules(dir);
+      const [t, h, w] = meta.video.grid_thw;
+      const [message] = meta.prompt.messages;
+      const question = Array.isArray(message?.content)
+        ? (message.content.find((c) => c.type === 'text') as { text: string } | undefined)?.text
+        : undefined;
+      if (question === undefined) throw new Error(`${name}: the fixture's prompt has no question`);
+      expect(meta.prompt.messages).toEqual([
+        { role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] },
+      ]);
+      const prompt = rules.videoQuestion({ t, h, w, sampleFps: meta.video.sample_fps }, question);
+      expect(prompt.ids).toEqual(referenceInts(name, 'input_ids').values);
+      const pos = referenceInts(name, 'position_ids').values;
+      const n = prompt.ids.length;
+      expect(prompt.positions).toEqual([pos.slice(0, n), pos.slice(n, 2 * n), pos.slice(2 * n)]);
+      expect(rules.stopIds).toContain(meta.special_token_ids['<|im_end|>']);
+    }
+    const other = await mkdtemp(path.join(tmpdir(), 'mmi-family-'));
+    try {
+      await writeFile(path.join(other, 'config.json'), '{"model_type": "llava"}');
+      await expect(familyOf(other)).rejects.toMatchObject({
+        code: 'MODEL_FILE_INVALID',
+        file: 'config.json',
+      });
+      await expect(familyOf(path.join(other, 'none'))).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING' });
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
 
   it('a follow-up adds only the new turn, closing an unfinished answer first', async () => {
     const rules = await loadPromptRules(path.join(fixturesDir, 'tiny-a', 'model'));
