@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Suites by layer (DESIGN.md §7). Each prints its own summary so a skipped suite stays visible.
+// Suites by layer (docs/architecture.md §6). Each prints its own summary so a skipped suite stays visible.
 export default defineConfig({
   test: {
     projects: [

@@ -3,7 +3,7 @@ import { CallerJobIdSchema, JobIdSchema } from './job-id.js';
 import { SamplingOptionsSchema, SamplingPlanSchema } from './video.js';
 
 // The engine's part of the contract: choosing a model, asking a question about a video, and what comes back while
-// the engine works. The engine runs in its own process (DESIGN.md §2); these schemas are what the UI sees of it.
+// the engine works. The engine runs in its own process (docs/architecture.md §1); these schemas are what the UI sees of it.
 //
 // Flow of one question:
 //   engine.ask → { jobId, conversationId, plan, model }      answers at once

@@ -25,7 +25,7 @@ import { samplingFrom } from './sampling-flags.js';
 
 export const searchPatternsUsage = `Usage: mmi search-patterns --videos FILE... --out FILE [options]
 
-Finds each attention head's sparse pattern for a model (ALGORITHM.md §5): the model runs dense on calibration
+Finds each attention head's sparse pattern for a model (docs/algorithm.md §9): the model runs dense on calibration
 prompts (each video sampled as for a question, then the question), and for every layer and head each candidate
 pattern is scored by the attention it keeps against the kernel tiles it costs; the best within the cost target is
 written to a versioned pattern file. Progress goes to stderr; Ctrl+C stops cleanly and keeps what finished for

@@ -1,7 +1,7 @@
 import { utilityProcess } from 'electron';
 import type { EngineExit, EngineLauncher } from '../services/engine/launcher.js';
 
-// The engine host in the desktop app: Electron's utilityProcess (DESIGN.md §2). child_process.fork would need
+// The engine host in the desktop app: Electron's utilityProcess (docs/architecture.md §1). child_process.fork would need
 // the Electron binary to run as Node, which the packaged app's fuses forbid; a utility process is a Node process
 // Electron starts itself, and a native crash there ends only that process.
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../package-root.js';
 
 // How the engine host process is started. Under plain Node (CLI, web host, tests) it is child_process.fork; the
-// desktop app passes a launcher over Electron's utilityProcess (DESIGN.md §2). Either way the app sees the same
+// desktop app passes a launcher over Electron's utilityProcess (docs/architecture.md §1). Either way the app sees the same
 // small surface: send, messages, exit, kill.
 
 export interface EngineExit {

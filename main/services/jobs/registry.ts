@@ -3,7 +3,7 @@ import type { EmitEvent } from '../../../app/api/contract.js';
 import { AppError, toErrorData } from '../../../app/api/errors.js';
 import type { JobResult } from '../../../app/api/jobs.js';
 
-// Long work with an id (DESIGN.md §2): started by a command that answers at once, reported through job.progress,
+// Long work with an id (docs/architecture.md §1): started by a command that answers at once, reported through job.progress,
 // ended by exactly one job.done or job.failed (CANCELLED when stopped). A job stops when cancelled by id, when the
 // caller that started it goes away (its signal), or when the services close.
 

@@ -7,7 +7,7 @@ import { AppError } from '../../../app/api/errors.js';
 import { runTool } from './run-tool.js';
 import { unpackedPath } from '../package-root.js';
 
-// Finding ffmpeg and ffprobe (DESIGN.md §3): an explicit setting, else FFMPEG_PATH / FFPROBE_PATH, else the
+// Finding ffmpeg and ffprobe (README, "Which ffmpeg is used"): an explicit setting, else FFMPEG_PATH / FFPROBE_PATH, else the
 // binaries shipped in the @ffmpeg-installer / @ffprobe-installer npm packages, else PATH. An explicit choice that
 // does not work is reported, never silently replaced by another binary. Each candidate must run `-version`.
 
