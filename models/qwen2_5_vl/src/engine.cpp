@@ -50,7 +50,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadO
   impl->pool = std::make_unique<ops::ThreadPool>(options.threads);
   impl->vision = std::make_unique<VisionTower>(impl->config.vision, bind_vision(impl->folder, c.vision), impl->pool.get());
   impl->language = std::make_unique<LanguageModel>(impl->config.text, bind_text(impl->folder, c.text),
-                                                   impl->pool.get(), options.token_chunk);
+                                                   impl->pool.get(), options.token_chunk, options.ranks);
 
   ModelInfo& info = impl->info;
   info.family = "qwen2_5_vl";
@@ -63,12 +63,19 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadO
   for (auto d : impl->folder.dtypes()) info.dtypes.emplace_back(runtime::dtype_name(d));
   info.files = impl->folder.weight_files();
   std::string no_gpu;
-  if (options.backend == Backend::Cuda || (options.backend == Backend::Auto && gpu_backend_usable(&no_gpu))) {
+  if (options.backend == Backend::Cuda && options.ranks != 1) {
+    throw Error(ErrorCode::InvalidInput, "", "ranks", "the GPU backend runs on one GPU: ranks must be 1");
+  }
+  // Simulated ranks are the CPU backend's: Auto then stays on the CPU.
+  const bool wants_gpu = options.backend == Backend::Cuda ||
+                         (options.backend == Backend::Auto && options.ranks == 1 && gpu_backend_usable(&no_gpu));
+  if (wants_gpu) {
     impl->gpu = load_gpu_model(impl->folder, impl->config, options);
     info.backend = "cuda: " + impl->gpu->description();
   } else {
-    info.backend = "cpu (" + std::to_string(impl->pool->size()) + " threads)" +
-                   (options.backend == Backend::Auto ? "; no GPU: " + no_gpu : "");
+    info.backend = "cpu (" + std::to_string(impl->pool->size()) + " threads" +
+                   (options.ranks > 1 ? ", " + std::to_string(options.ranks) + " simulated ranks" : "") + ")" +
+                   (options.backend == Backend::Auto && options.ranks == 1 ? "; no GPU: " + no_gpu : "");
   }
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
@@ -155,7 +162,7 @@ struct Session::State {
 
 Session::Session(const Model& model, std::int64_t kv_capacity)
     : model_(model),
-      state_(std::make_unique<State>(State{KvCache(model.config().text, model.impl().gpu ? 0 : kv_capacity),
+      state_(std::make_unique<State>(State{model.impl().language->new_cache(model.impl().gpu ? 0 : kv_capacity),
                                            model.impl().gpu ? model.impl().gpu->session(kv_capacity) : nullptr,
                                            {}, {}, {}, {}})) {}
 

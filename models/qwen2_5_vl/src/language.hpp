@@ -9,6 +9,7 @@
 
 #include "mmi/qwen2_5_vl/config.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/runtime/tensor_parallel.hpp"
 #include "weights.hpp"
 
 namespace mmi::ops {
@@ -17,24 +18,35 @@ class ThreadPool;
 
 namespace mmi::qwen2_5_vl {
 
+// The key/value rows of every layer, one store per rank (rank r holds the kv heads it reads: RankSlice::kv_heads).
 class KvCache {
  public:
-  KvCache(const TextConfig& c, std::int64_t capacity);
+  KvCache(const TextConfig& c, std::span<const runtime::RankSlice> ranks, std::int64_t capacity);
   void reserve(std::int64_t rows);  // keeps the cached rows
   std::int64_t length = 0;
-  std::int64_t row_size = 0;  // kv_heads · head_dim
   std::int64_t capacity() const { return capacity_; }
-  float* k(std::int64_t layer) { return k_[static_cast<std::size_t>(layer)].data(); }
-  float* v(std::int64_t layer) { return v_[static_cast<std::size_t>(layer)].data(); }
+  // Floats per row of rank r's store: its kv heads · head_dim.
+  std::int64_t row_size(std::size_t rank) const { return stores_[rank].row_size; }
+  float* k(std::int64_t layer, std::size_t rank) { return stores_[rank].k[static_cast<std::size_t>(layer)].data(); }
+  float* v(std::int64_t layer, std::size_t rank) { return stores_[rank].v[static_cast<std::size_t>(layer)].data(); }
 
  private:
+  struct Store {
+    std::int64_t row_size = 0;
+    std::vector<std::vector<float>> k, v;
+  };
   std::int64_t capacity_ = 0;
-  std::vector<std::vector<float>> k_, v_;
+  std::vector<Store> stores_;
 };
 
 class LanguageModel {
  public:
-  LanguageModel(const TextConfig& config, TextWeights weights, ops::ThreadPool* pool, std::int64_t token_chunk);
+  // ranks > 1 splits every layer over that many simulated ranks (runtime/tensor_parallel.hpp), run one after the
+  // other on this process's threads: the split and merge a multi-GPU backend runs, checked against one rank.
+  LanguageModel(const TextConfig& config, TextWeights weights, ops::ThreadPool* pool, std::int64_t token_chunk,
+                std::int64_t ranks = 1);
+
+  KvCache new_cache(std::int64_t capacity) const { return KvCache(c_, ranks_, capacity); }
 
   void embed(std::span<const std::int32_t> ids, float* out) const;
 
@@ -48,12 +60,14 @@ class LanguageModel {
                              PrefillObserver* observer = nullptr) const;
 
   const TextConfig& config() const { return c_; }
+  std::size_t ranks() const { return ranks_.size(); }
 
  private:
   const TextConfig& c_;
   TextWeights w_;
   ops::ThreadPool* pool_;
   std::int64_t chunk_;
+  std::vector<runtime::RankSlice> ranks_;
 };
 
 // Raises Error(Cancelled) when the flag is set.

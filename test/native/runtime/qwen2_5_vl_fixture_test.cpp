@@ -12,6 +12,7 @@
 #include "runtime_checks.hpp"
 #include "fixture_paths.hpp"
 #include "mmi/ops/half.hpp"
+#include "mmi/runtime/tensor_parallel.hpp"
 #include "safetensors_writer.hpp"
 #include "mmi/ops/matrix.hpp"
 #include "mmi/qwen2_5_vl/engine.hpp"
@@ -213,6 +214,59 @@ TEST(chunk_sizes_change_nothing_but_rounding) {
     CHECK(rel_error(features[i], features[0]) < 1e-5);
     CHECK(rel_error(logits[i], logits[0]) < 1e-5);
   }
+}
+
+// Tensor parallelism's split and merge (runtime/tensor_parallel.hpp) on simulated ranks: each rank's heads, kv
+// heads (split or replicated) and MLP columns, the partial outputs summed; the same answer as one rank, within
+// fp32 rounding, and the transformers reference's greedy tokens.
+TEST(simulated_ranks_give_the_one_rank_answer) {
+  for (const auto& [name, ranks] : {std::pair<std::string, std::vector<std::int64_t>>{"tiny-a", {1, 2, 4}},
+                                    {"tiny-b", {1, 3}}}) {
+    const Reference ref(name);
+    const Prompt prompt = prompt_of(ref);
+    const auto features = ref.f32("vision.features");
+    const auto want_tokens = ref.i64("greedy.tokens");
+    std::vector<float> one_rank;
+    for (const std::int64_t r : ranks) {
+      LoadOptions o;
+      o.threads = 2;
+      o.token_chunk = 16;
+      o.ranks = r;
+      auto model = Model::load(fixtures::dir(name) / "model", o);
+      CHECK(r == 1 || model->info().backend.find(std::to_string(r) + " simulated ranks") != std::string::npos)
+          << model->info().backend;
+      Session session(*model);
+      ForwardTrace trace;
+      session.prefill({prompt.ids, prompt.positions, features, {prompt.grid}, nullptr}, {}, &trace);
+      expect_close(name + " ranks " + std::to_string(r), "logits", trace.logits, ref.f32("logits"));
+      if (r == 1) one_rank = trace.logits;
+      CHECK(rel_error(trace.logits, one_rank) < 1e-5) << name << " ranks " << r;
+      DecodeOptions greedy;
+      greedy.max_tokens = static_cast<std::int64_t>(want_tokens.size());
+      const DecodeResult result = session.decode(greedy, [](std::int32_t) { return true; });
+      CHECK(std::vector<std::int64_t>(result.tokens.begin(), result.tokens.end()) == want_tokens)
+          << name << " ranks " << r << ": greedy tokens differ";
+    }
+  }
+  // Splits that cannot be made evenly are refused, naming the counts.
+  LoadOptions three;
+  three.ranks = 3;
+  CHECK_THROWS_ERROR(Model::load(fixtures::dir("tiny-a") / "model", three), ErrorCode::InvalidInput, "3 ranks for 4 heads");
+}
+
+// The split of Qwen2.5-VL-7B's decoder (28 heads, 4 kv heads, 18944 MLP columns), by hand.
+TEST(rank_plans_split_heads_kv_heads_and_columns) {
+  using mmi::runtime::plan_ranks;
+  const auto two = plan_ranks(28, 4, 18944, 2);
+  CHECK(two.size() == 2 && two[1].q_heads.begin == 14 && two[1].q_heads.end == 28);
+  CHECK(two[0].kv_heads.begin == 0 && two[0].kv_heads.end == 2 && two[1].kv_heads.begin == 2 && two[1].kv_heads.end == 4);
+  CHECK(two[0].columns.end == 9472 && two[1].columns.begin == 9472 && two[1].columns.end == 18944);
+  // 28 ranks: one head each, the kv head of its group of 7 replicated.
+  const auto each = plan_ranks(28, 4, 18944, 28);
+  CHECK(each[13].q_heads.begin == 13 && each[13].kv_heads.begin == 1 && each[13].kv_heads.end == 2);
+  CHECK_THROWS_ERROR(plan_ranks(28, 4, 18944, 8), ErrorCode::InvalidInput, "query heads do not divide");
+  CHECK_THROWS_ERROR(plan_ranks(28, 4, 18944, 7), ErrorCode::InvalidInput, "kv heads");
+  CHECK_THROWS_ERROR(plan_ranks(28, 4, 18944, 0), ErrorCode::InvalidInput, "at least one rank");
 }
 
 TEST(streamed_frames_give_the_whole_video_features) {

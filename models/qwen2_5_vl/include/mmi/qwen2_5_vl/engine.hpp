@@ -53,6 +53,9 @@ struct LoadOptions {
   std::int64_t vision_chunk_frames = 1;  // temporal patches encoded at once (memory stays bounded by this)
   std::int64_t token_chunk = 512;        // rows per chunk for the language model's projections and MLP
   Backend backend = Backend::Cpu;
+  // CPU backend: the language model split over this many simulated tensor-parallel ranks, run in turn
+  // (runtime/tensor_parallel.hpp) — the split and merge of a multi-GPU backend, checked against one rank.
+  std::int64_t ranks = 1;
   // GPU backend: activations of the vision tower stay below this (it picks its chunk of temporal patches), and
   // the language model's token chunk is raised to gpu_token_chunk.
   std::uint64_t gpu_vision_bytes = 1ull << 30;
