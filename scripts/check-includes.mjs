@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Checks that the C++/CUDA sources include only the layers below their own (docs/architecture.md §2): kernels →
+// runtime → model families and patterns → C API → binding. Each public header lives under its layer's
+// include/mmi/<name>/ folder, so an include names the layer it reaches. Tools, benches and tests may include any
+// layer. Prints every include that breaks the table and exits 1 if there is one.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The layer a source file belongs to, by its folder; null: tools, benches and tests (any include allowed). */
+function layerOfFile(file) {
+  if (file.startsWith('kernels/ops/cuda/')) return 'ops-cuda';
+  if (file.startsWith('kernels/ops/')) return 'ops';
+  if (file.startsWith('kernels/cuda/')) return 'attention-cuda';
+  if (file.startsWith('kernels/')) return 'attention';
+  if (file.startsWith('native/runtime/')) return 'runtime';
+  if (file.startsWith('native/patterns/')) return 'patterns';
+  if (file.startsWith('native/api/') || file.startsWith('native/include/')) return 'capi';
+  if (file.startsWith('native/addon/')) return 'binding';
+  if (/^models\/[^/]+\/(src|include)\//.test(file)) return 'model';
+  return null;
+}
+
+/** The layer an include names; null: a private header of the including folder. */
+function layerOfInclude(name) {
+  if (name === 'mmi.h') return 'capi';
+  if (name.startsWith('mmi/ops/cuda/')) return 'ops-cuda';
+  if (name.startsWith('mmi/ops/')) return 'ops';
+  if (name.startsWith('mmi/cuda/')) return 'attention-cuda';
+  if (name.startsWith('mmi/attention/') || name === 'mmi/sparse_index.hpp') return 'attention';
+  if (name.startsWith('mmi/runtime/')) return 'runtime';
+  if (name.startsWith('mmi/patterns/')) return 'patterns';
+  if (name.startsWith('mmi/')) return 'model';
+  return null;
+}
+
+const kernels = ['attention', 'ops', 'attention-cuda', 'ops-cuda'];
+/** What each layer may include besides itself. */
+const mayInclude = {
+  attention: [],
+  ops: [],
+  'attention-cuda': ['attention'],
+  'ops-cuda': ['ops'],
+  runtime: kernels,
+  model: ['runtime', ...kernels],
+  patterns: ['runtime', ...kernels],
+  capi: ['model', 'patterns', 'runtime', ...kernels],
+  binding: ['capi'],
+};
+
+const files = execFileSync('git', ['ls-files', '*.cpp', '*.hpp', '*.h', '*.c', '*.cu', '*.cuh'], {
+  cwd: root,
+  encoding: 'utf8',
+})
+  .split('\n')
+  .filter(Boolean);
+const { readFileSync } = await import('node:fs');
+const broken = [];
+for (const file of files) {
+  const layer = layerOfFile(file);
+  if (layer === null) continue;
+  readFileSync(path.join(root, file), 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const m = /^\s*#\s*include\s+"([^"]+)"/.exec(line);
+      if (!m) return;
+      const target = layerOfInclude(m[1]);
+      if (target === null || target === layer || mayInclude[layer].includes(target)) return;
+      // A model family includes its own headers and no other family's.
+      broken.push(`${file}:${i + 1}: ${layer} includes ${m[1]} (${target})`);
+    });
+}
+if (broken.length > 0) {
+  console.error(`C++ includes that break the layer table (docs/architecture.md §2):\n${broken.join('\n')}`);
+  process.exit(1);
+}
+console.log(`C++ includes follow the layer table (${files.length} files).`);
