@@ -5,7 +5,7 @@ import { runFrames } from './frames.js';
 import { processIo, reportError, usageError, type CliIo } from './io.js';
 import { runProbe } from './probe.js';
 import { runSearchPatterns } from './search-patterns.js';
-import { packageVersion } from '../services/package-root.js';
+import { packageVersion } from '../services/resources.js';
 
 // `mmi`: the app's services from a shell. Each subcommand answers an exit code; bad input gives a non-zero code and
 // one line `error CODE: message` on stderr.

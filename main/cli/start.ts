@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { AppError } from '../../app/api/errors.js';
 import { findElectronBinary } from '../electron/binary.js';
-import { packageRoot } from '../services/package-root.js';
+import { packageRoot } from '../services/resources.js';
 import { processIo, reportError } from './io.js';
 import { run as serve } from './serve.js';
 

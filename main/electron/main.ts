@@ -1,7 +1,7 @@
 import { app, BrowserWindow } from 'electron';
-import path from 'node:path';
 import { ChosenFilesPolicy, createServices } from '../api/index.js';
-import { packageRoot } from '../services/package-root.js';
+import { embeddedDefault } from '../services/engine/embedded.js';
+import { resourcePaths, type AppLayout } from '../services/resources.js';
 import { createHostBackend } from '../web/backend.js';
 import { utilityLauncher } from './engine-launcher.js';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.js';
@@ -18,8 +18,12 @@ app.enableSandbox();
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  const root = packageRoot();
-  const services = createServices({ engine: { launcher: utilityLauncher } });
+  // resources/app.asar once installed, the package folder under `electron .` (main/services/resources.ts).
+  const layout: AppLayout = { root: app.getAppPath(), packaged: app.isPackaged };
+  const paths = resourcePaths(layout);
+  const services = createServices({
+    engine: { launcher: utilityLauncher, embedded: embeddedDefault(layout) },
+  });
   const files = new ChosenFilesPolicy();
 
   app.on('second-instance', () => {
@@ -40,12 +44,12 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     lockDownWebContents();
     const backend = createHostBackend(services, files);
-    serveAppProtocol(path.join(root, 'dist', 'renderer'), backend);
+    serveAppProtocol(paths.renderer, backend);
     serveIpc({
       backend,
       allowFile: (file) => files.allow(file),
       allowFolder: (dir) => files.allowFolder(dir),
     });
-    createMainWindow(path.join(root, 'dist', 'preload', 'preload.cjs'));
+    createMainWindow(paths.preload);
   });
 }

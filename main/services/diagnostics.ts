@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostics, EngineStatus } from '../../app/api/diagnostics.js';
 import { engineHostEntry } from './engine/launcher.js';
-import { packageRoot, packageVersion } from './package-root.js';
+import { packageVersion, resourcePaths } from './resources.js';
 import type { VideoTools } from './video/tools.js';
 
 // What `app.diagnostics` and `mmi doctor` report. The engine line states what is on disk (the addon and the engine
@@ -23,10 +23,9 @@ export async function collectDiagnostics(tools: VideoTools): Promise<Diagnostics
 
 /** The native addon is built by cmake-js into build/addon; the engine host is compiled with the TypeScript. */
 export async function engineStatus(
-  root: string = packageRoot(),
+  buildDir: string = resourcePaths().addonDir,
   hostEntry: string | null = engineHostEntry(),
 ): Promise<EngineStatus> {
-  const buildDir = path.join(root, 'build', 'addon');
   const addons = await findAddons(buildDir);
   if (addons.length === 0) {
     return {

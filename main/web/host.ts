@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventMessage, ResponseMessage } from '../../app/api/protocol.js';
-import { packageRoot } from '../services/package-root.js';
+import { resourcePaths } from '../services/resources.js';
 import type { HostBackend } from './backend.js';
 import { maxClientMessageBytes, parseClientMessage } from './client-message.js';
 import { sendWebResponse, toWebRequest } from './node-http.js';
@@ -48,7 +48,7 @@ export const socketPath = '/api/ws';
 const loopbackAddresses = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function defaultRendererDir(): string {
-  return path.join(packageRoot(), 'dist', 'renderer');
+  return resourcePaths().renderer;
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {

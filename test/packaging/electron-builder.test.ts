@@ -2,14 +2,23 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { listPackage } from '@electron/asar';
+import { execFileSync } from 'node:child_process';
+import { listPackage, statFile } from '@electron/asar';
 import { Packager, Platform, type Configuration } from 'electron-builder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedDefault } from '../../main/services/engine/embedded.js';
+import {
+  appLayout,
+  bundledToolPath,
+  resourcePaths,
+  type AppLayout,
+  type ResourcePaths,
+} from '../../main/services/resources.js';
 
 // electron-builder.yml, checked by electron-builder itself: it loads and validates the file, then packs the built
-// app (`npm run build`) for Linux as a plain folder, with a stub in place of the Electron binary (which cannot be
-// downloaded here). The AppImage and deb targets need the internet (appimagetool, fpm) and are not run.
+// app (`npm run build`) for Linux as a plain folder (`--dir`). The Electron binary comes from MMI_ELECTRON_ZIP
+// when it names Electron's release zip (electron-vX.Y.Z-linux-x64.zip); otherwise a stub stands in for it, as
+// Electron cannot be downloaded everywhere. The AppImage and deb targets need the internet (appimagetool, fpm)
+// and are not run. The packed folder is then read with the app's own path rules (main/services/resources.ts).
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -43,6 +52,24 @@ let work: string;
 let appDir: string;
 let config: Configuration;
 let asarEntries: string[];
+let archive: string;
+let layout: AppLayout;
+let paths: ResourcePaths;
+const electronZip = process.env['MMI_ELECTRON_ZIP'];
+
+/** A file of the app folder (named inside the archive or beside it) as the asar header records it: absent,
+ * packed in the archive, or unpacked beside it. */
+function entryOf(file: string): 'absent' | 'packed' | 'unpacked' {
+  const beside = path.relative(`${layout.root}.unpacked`, file);
+  const rel = beside.startsWith('..') ? path.relative(layout.root, file) : beside;
+  if (rel.startsWith('..')) throw new Error(`${file} is not in the app folder`);
+  try {
+    const entry = statFile(archive, rel, false) as { unpacked?: boolean };
+    return entry.unpacked ? 'unpacked' : 'packed';
+  } catch {
+    return 'absent';
+  }
+}
 
 async function filesUnder(dir: string, suffix: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -64,14 +91,19 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'mmi-packaging-'));
   const electronDist = path.join(work, 'electron-dist');
   await mkdir(electronDist);
-  await writeFile(
-    path.join(electronDist, 'electron'),
-    `#!/bin/sh\nexit 0\n# ${fuseSentinel}\x01\x08${defaultWire}\n`,
-    'latin1',
-  );
-  await chmod(path.join(electronDist, 'electron'), 0o755);
-  await writeFile(path.join(electronDist, 'chrome-sandbox'), '');
-  await writeFile(path.join(electronDist, 'LICENSE'), 'stub');
+  if (electronZip) {
+    execFileSync('unzip', ['-q', electronZip, '-d', electronDist]);
+  } else {
+    console.warn('packaging: MMI_ELECTRON_ZIP is unset, so a stub stands in for the Electron binary');
+    await writeFile(
+      path.join(electronDist, 'electron'),
+      `#!/bin/sh\nexit 0\n# ${fuseSentinel}\x01\x08${defaultWire}\n`,
+      'latin1',
+    );
+    await chmod(path.join(electronDist, 'electron'), 0o755);
+    await writeFile(path.join(electronDist, 'chrome-sandbox'), '');
+    await writeFile(path.join(electronDist, 'LICENSE'), 'stub');
+  }
 
   const packager = new Packager({
     projectDir: repoRoot,
@@ -81,7 +113,11 @@ beforeAll(async () => {
   await packager.build();
   config = packager.config;
   appDir = path.join(work, 'out', 'linux-unpacked');
-  asarEntries = listPackage(path.join(appDir, 'resources', 'app.asar'), { isPack: false });
+  archive = path.join(appDir, 'resources', 'app.asar');
+  asarEntries = listPackage(archive, { isPack: false });
+  // Installed, app.getAppPath() is the archive and app.isPackaged is true; the engine host infers the same.
+  layout = appLayout(archive);
+  paths = resourcePaths(layout);
 }, 170_000);
 
 afterAll(async () => {
@@ -130,40 +166,65 @@ describe('electron-builder.yml', () => {
     ).toEqual([]);
   });
 
-  it('ships ffmpeg and ffprobe outside the archive, executable', async () => {
-    const unpacked = path.join(appDir, 'resources', 'app.asar.unpacked', 'node_modules');
-    for (const tool of ['@ffmpeg-installer/linux-x64/ffmpeg', '@ffprobe-installer/linux-x64/ffprobe']) {
-      const file = path.join(unpacked, tool);
-      expect((await stat(file)).isFile(), tool).toBe(true);
-      await expect(access(file, constants.X_OK)).resolves.toBeUndefined();
+  it('has the page, the preload and the compiled code where the installed app looks: inside the archive', () => {
+    for (const file of [
+      path.join(paths.renderer, 'index.html'),
+      paths.preload,
+      paths.engineHost,
+      paths.patternWorker,
+      path.join(layout.root, 'dist', 'main', 'electron', 'main.js'),
+    ]) {
+      expect(entryOf(file), file).toBe('packed');
     }
   });
 
-  it('unpacks every native addon the build produced', async (ctx) => {
+  it('ships ffmpeg and ffprobe where the app looks for them: outside the archive, executable', async () => {
+    for (const tool of ['ffmpeg', 'ffprobe'] as const) {
+      const file = bundledToolPath(tool, layout, 'linux', 'x64');
+      if (file === null) throw new Error(`no path for ${tool}`);
+      expect(file).toContain(`app.asar.unpacked${path.sep}`);
+      expect(entryOf(file), tool).toBe('unpacked');
+      expect((await stat(file)).isFile(), tool).toBe(true);
+      await expect(access(file, constants.X_OK)).resolves.toBeUndefined();
+      // The very binary: it runs and names itself.
+      expect(execFileSync(file, ['-hide_banner', '-version'], { encoding: 'utf8' })).toMatch(
+        new RegExp(`^${tool} version`),
+      );
+    }
+  });
+
+  it('unpacks the addon the engine host loads, and every other native addon the build produced', async (ctx) => {
     const addons = await filesUnder(path.join(repoRoot, 'build', 'addon'), '.node');
     if (addons.length === 0) {
       const reason = 'no addon built under build/addon (the native build made none)';
       console.warn(`packaging: addon check SKIPPED: ${reason}`);
       ctx.skip(reason);
     }
+    expect(paths.addon).toContain(`app.asar.unpacked${path.sep}`);
+    expect(addons).toContain(path.join('build', 'addon', 'Release', 'mmi.node'));
     for (const addon of addons) {
-      expect((await stat(path.join(appDir, 'resources', 'app.asar.unpacked', addon))).isFile(), addon).toBe(
-        true,
-      );
+      expect(entryOf(path.join(layout.root, addon)), addon).toBe('unpacked');
+      expect((await stat(path.join(`${layout.root}.unpacked`, addon))).isFile(), addon).toBe(true);
     }
+    expect((await stat(paths.addon)).isFile()).toBe(true);
+    // The addon links nothing from the build folder, which does not travel.
+    const needed = execFileSync('readelf', ['-d', paths.addon], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('(NEEDED)'))
+      .map((line) => /\[(.+)\]/.exec(line)?.[1] ?? line);
+    expect(needed.filter((lib) => lib.startsWith('libmmi'))).toEqual([]);
   });
 
   it('ships the embedded default model, pattern file and video as plain files the engine can map', async () => {
-    // The path the packaged app computes from inside its archive must land on the unpacked copies.
-    const embedded = embeddedDefault(path.join(appDir, 'resources', 'app.asar'));
+    const { modelDir, patterns, video } = paths.embedded;
     for (const file of [
-      path.join(embedded.modelDir, 'model.safetensors'),
-      path.join(embedded.modelDir, 'config.json'),
-      path.join(embedded.modelDir, 'tokenizer.json'),
-      embedded.patterns,
-      embedded.video,
+      path.join(modelDir, 'model.safetensors'),
+      path.join(modelDir, 'config.json'),
+      path.join(modelDir, 'tokenizer.json'),
+      patterns,
+      video,
     ]) {
-      expect(file).toContain(`app.asar.unpacked${path.sep}`);
+      expect(entryOf(file), file).toBe('unpacked');
       expect((await stat(file)).isFile(), file).toBe(true);
     }
   });

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { packageRoot, unpackedPath } from '../package-root.js';
+import { appLayout, resourcePaths, type AppLayout } from '../resources.js';
 
 // The embedded default (models/qwen2_5_vl/demo/README.md): with no model chosen, questions go to the tiny fixture
 // model with its pattern file, about the bundled synthetic video when none is given. Its answers are noise, and
@@ -17,12 +16,6 @@ export interface EmbeddedDefault {
   denseBelowTokens: number;
 }
 
-export function embeddedDefault(root: string = packageRoot()): EmbeddedDefault {
-  const family = unpackedPath(path.join(root, 'models', 'qwen2_5_vl'));
-  return {
-    modelDir: path.join(family, 'fixtures', 'tiny-a', 'model'),
-    patterns: path.join(family, 'patterns', 'tiny-a.json'),
-    video: path.join(family, 'demo', 'testsrc2-4s.mp4'),
-    denseBelowTokens: 0,
-  };
+export function embeddedDefault(layout: AppLayout = appLayout()): EmbeddedDefault {
+  return { ...resourcePaths(layout).embedded, denseBelowTokens: 0 };
 }

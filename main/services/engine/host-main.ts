@@ -2,6 +2,7 @@ import { toErrorData } from '../../../app/api/errors.js';
 import { engineError } from './errors.js';
 import { HostServer } from './host-server.js';
 import type { HostMessage } from './protocol.js';
+import { useLayoutAddon } from '../resources.js';
 
 // The engine host process's entry point (forked by the app with an IPC channel; Electron's utilityProcess gives
 // the same through process.parentPort). It answers the app's requests until the channel closes; a crash here
@@ -11,6 +12,8 @@ interface ParentPort {
   postMessage(message: unknown): void;
   on(event: 'message', listener: (event: { data: unknown }) => void): void;
 }
+
+useLayoutAddon();
 
 const parentPort = (process as NodeJS.Process & { parentPort?: ParentPort }).parentPort;
 

@@ -1,8 +1,6 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { packageRoot } from '../package-root.js';
+import { resourcePaths } from '../resources.js';
 
 // How the engine host process is started. Under plain Node (CLI, web host, tests) it is child_process.fork; the
 // desktop app passes a launcher over Electron's utilityProcess (docs/architecture.md §1). Either way the app sees the same
@@ -61,12 +59,8 @@ export const forkLauncher: EngineLauncher = (entry) => {
   };
 };
 
-/** The compiled host entry: beside this module in dist/, or dist/ of the package when running from sources. */
+/** The compiled host entry (dist/ of the app folder), or null when it is not built. */
 export function engineHostEntry(): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    path.join(here, 'host-main.js'),
-    path.join(packageRoot(), 'dist', 'main', 'services', 'engine', 'host-main.js'),
-  ];
-  return candidates.find((file) => existsSync(file)) ?? null;
+  const entry = resourcePaths().engineHost;
+  return existsSync(entry) ? entry : null;
 }

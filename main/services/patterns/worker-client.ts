@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AppError } from '../../../app/api/errors.js';
 import type { EngineExit, EngineLauncher } from '../engine/launcher.js';
-import { packageRoot } from '../package-root.js';
+import { resourcePaths } from '../resources.js';
 import {
   FromWorkerSchema,
   type WorkerJob,
@@ -19,14 +17,10 @@ import {
 const startTimeoutMs = 60_000;
 const cancelGraceMs = 10_000;
 
-/** The compiled worker entry: beside this module in dist/, or dist/ of the package when running from sources. */
+/** The compiled worker entry (dist/ of the app folder), or null when it is not built. */
 export function patternWorkerEntry(): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    path.join(here, 'worker-main.js'),
-    path.join(packageRoot(), 'dist', 'main', 'services', 'patterns', 'worker-main.js'),
-  ];
-  return candidates.find((file) => existsSync(file)) ?? null;
+  const entry = resourcePaths().patternWorker;
+  return existsSync(entry) ? entry : null;
 }
 
 function describe(exit: EngineExit): string {

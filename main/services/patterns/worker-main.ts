@@ -10,6 +10,7 @@ import {
   type WorkerProgress,
   type WorkerResult,
 } from './worker-protocol.js';
+import { useLayoutAddon } from '../resources.js';
 
 // A pattern worker's entry point (forked by the app with an IPC channel; Electron's utilityProcess gives the same
 // through process.parentPort): one search, comparison or heatmap capture, then it exits. The model's work runs
@@ -19,6 +20,8 @@ interface ParentPort {
   postMessage(message: unknown): void;
   on(event: 'message', listener: (event: { data: unknown }) => void): void;
 }
+
+useLayoutAddon();
 
 const parentPort = (process as NodeJS.Process & { parentPort?: ParentPort }).parentPort;
 

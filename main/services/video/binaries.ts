@@ -1,11 +1,10 @@
 import { constants, existsSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ToolSource, ToolStatus } from '../../../app/api/diagnostics.js';
 import { AppError } from '../../../app/api/errors.js';
 import { runTool } from './run-tool.js';
-import { unpackedPath } from '../package-root.js';
+import { bundledToolPath } from '../resources.js';
 
 // Finding ffmpeg and ffprobe (README, "Which ffmpeg is used"): an explicit setting, else FFMPEG_PATH / FFPROBE_PATH, else the
 // binaries shipped in the @ffmpeg-installer / @ffprobe-installer npm packages, else PATH. An explicit choice that
@@ -93,14 +92,8 @@ async function tryCandidate(name: ToolName, candidate: Candidate): Promise<ToolS
 }
 
 function npmCandidate(name: ToolName): Candidate | null {
-  const require = createRequire(import.meta.url);
-  try {
-    const manifest = require.resolve(`${npmPackages[name]}/${process.platform}-${process.arch}/package.json`);
-    const binary = path.join(path.dirname(manifest), process.platform === 'win32' ? `${name}.exe` : name);
-    return { path: unpackedPath(binary), source: 'npm' };
-  } catch {
-    return null;
-  }
+  const binary = bundledToolPath(name);
+  return binary === null ? null : { path: binary, source: 'npm' };
 }
 
 function pathCandidates(name: ToolName, env: NodeJS.ProcessEnv): Candidate[] {

@@ -35,6 +35,9 @@ vi.mock('electron', () => {
   }
   return {
     app: {
+      // `electron .` from the package folder: not packaged, the app folder is the package's.
+      getAppPath: () => path.resolve(import.meta.dirname, '../../..'),
+      isPackaged: false,
       enableSandbox: () => (recorded.sandboxEnabled = true),
       requestSingleInstanceLock: () => true,
       on: (name: string, listener: (...args: unknown[]) => void) => recorded.appListeners.set(name, listener),
