@@ -97,7 +97,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       facts = readFacts(req);
       const site = checkSite(facts, guard);
       if (!site.ok) return deny(site.status, site.reason);
-      request = toWebRequest(req, res, `http://${facts.host ?? pageHost}`);
+      const target = targetUrl(req.url);
+      request = toWebRequest(
+        req,
+        res,
+        new URL(`http://${facts.host ?? pageHost}${target.pathname}${target.search}`),
+      );
     } catch {
       return deny(400, 'malformed request');
     }
@@ -108,7 +113,11 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       if (!verdict.ok) return deny(verdict.status, verdict.reason);
       // The token stays at the door: handlers see the URL without it.
       url.searchParams.delete('token');
-      handler = backend.http(new Request(url, request));
+      // The API's answers get the page's headers too: a media file is never sniffed into a page of this origin.
+      handler = backend.http(new Request(url, request)).then((response) => {
+        for (const [name, value] of Object.entries(securityHeaders)) response.headers.set(name, value);
+        return response;
+      });
     } else {
       handler = files(request);
     }
@@ -123,11 +132,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     try {
       const facts = readFacts(req);
       const verdict = checkApiRequest(facts, guard);
-      status = !verdict.ok
-        ? verdict.status
-        : new URL(req.url ?? '/', 'http://host').pathname !== socketPath
-          ? 404
-          : 101;
+      status = !verdict.ok ? verdict.status : targetUrl(req.url).pathname !== socketPath ? 404 : 101;
     } catch {
       status = 400;
     }
@@ -158,8 +163,18 @@ const statusText: Record<number, string> = {
   404: 'Not Found',
 };
 
+/**
+ * The request target on a placeholder origin. Only the origin form (`/path?query`) is served: an absolute
+ * request line (`GET http://other.site/…`) or a `//name/…` path would otherwise set the URL's host, and the page
+ * and its CSP would be built for a site the Host check never saw.
+ */
+function targetUrl(target: string | undefined): URL {
+  if (target === undefined || !target.startsWith('/')) throw new Error('not an origin-form request target');
+  return new URL(`http://placeholder${target}`);
+}
+
 function readFacts(req: IncomingMessage): RequestFacts {
-  const url = new URL(req.url ?? '/', 'http://host');
+  const url = targetUrl(req.url);
   const headerToken = req.headers['x-mmi-token'];
   return {
     host: req.headers.host,

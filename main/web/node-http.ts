@@ -6,7 +6,8 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 // Node's http objects ↔ WHATWG Request/Response, so the handlers stay pure `(Request) => Promise<Response>`
 // functions that Electron's protocol.handle can call unchanged. The Request's signal aborts when the client goes.
 
-export function toWebRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
+/** url: the request's URL, built by the caller from the target it accepted (never from an absolute request line). */
+export function toWebRequest(req: IncomingMessage, res: ServerResponse, url: URL): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -15,7 +16,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, origin: 
   const controller = new AbortController();
   res.on('close', () => controller.abort());
   // The API is read-only over HTTP (commands go over the socket), so no request body is ever forwarded.
-  return new Request(new URL(req.url ?? '/', origin), {
+  return new Request(url, {
     method: req.method ?? 'GET',
     headers,
     signal: controller.signal,

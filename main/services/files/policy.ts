@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../app/api/errors.js';
 
@@ -35,6 +35,13 @@ async function real(p: string): Promise<string> {
   }
 }
 
+/** A file to read must be a regular file: a named pipe or a device would block or never end, a folder is no
+ * video. */
+async function regularFile(resolved: string, asked: string): Promise<string> {
+  if (!(await stat(resolved)).isFile()) throw new AppError('BAD_REQUEST', `Not a regular file: ${asked}`);
+  return resolved;
+}
+
 /** Everything inside the given folders (the web host's roots). The roots must exist. */
 export async function rootsPolicy(roots: readonly string[]): Promise<FileAccessPolicy> {
   const realRoots = await Promise.all(roots.map((root) => real(path.resolve(root))));
@@ -54,7 +61,11 @@ export async function rootsPolicy(roots: readonly string[]): Promise<FileAccessP
     }
     return resolved;
   };
-  return { roots: unique, checkRead: check, checkList: check };
+  return {
+    roots: unique,
+    checkRead: async (p) => regularFile(await check(p), p),
+    checkList: check,
+  };
 }
 
 /** Exactly the files the user chose (Electron's dialog and drops), and the model folders chosen in the folder
@@ -77,7 +88,7 @@ export class ChosenFilesPolicy implements FileAccessPolicy {
     if (resolved === null || !this.chosen.has(resolved)) {
       throw new AppError('NOT_ALLOWED', `Not a file you opened: ${file}`);
     }
-    return resolved;
+    return regularFile(resolved, file);
   }
 
   /** Allows a folder the user picked in the folder dialog; answers its real path. */

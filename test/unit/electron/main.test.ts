@@ -117,7 +117,7 @@ describe('Electron main', () => {
     };
     created?.({}, contents);
     expect(contents.openHandler?.()).toEqual({ action: 'deny' });
-    for (const name of ['will-navigate', 'will-redirect', 'will-attach-webview']) {
+    for (const name of ['will-navigate', 'will-frame-navigate', 'will-redirect', 'will-attach-webview']) {
       const prevent = vi.fn();
       contents.events.get(name)?.({ preventDefault: prevent });
       expect(prevent, name).toHaveBeenCalled();
@@ -133,7 +133,18 @@ describe('Electron main', () => {
     if (!handle) throw new Error('app:// is not handled');
     const page = await handle(new Request('app://bundle/index.html'));
     expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'; script-src 'self'/);
+    // No inline or evaluated script, no plugins, no framing of the page, no form posting anywhere.
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+    for (const rule of [
+      "object-src 'none'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+    ]) {
+      expect(csp).toContain(rule);
+    }
     expect((await handle(new Request('app://elsewhere/index.html'))).status).toBe(404);
     const media = await handle(new Request('app://bundle/api/media/video?path=%2Fetc%2Fhostname'));
     expect(media.status).toBe(403);
