@@ -17,7 +17,7 @@ function layerOfFile(file) {
   if (file.startsWith('kernels/')) return 'attention';
   if (file.startsWith('native/runtime/')) return 'runtime';
   if (file.startsWith('native/patterns/')) return 'patterns';
-  if (file.startsWith('native/api/') || file.startsWith('native/include/')) return 'capi';
+  if (file.startsWith('native/capi/') || file.startsWith('native/include/')) return 'capi';
   if (file.startsWith('native/addon/')) return 'binding';
   if (/^models\/[^/]+\/(src|include)\//.test(file)) return 'model';
   return null;

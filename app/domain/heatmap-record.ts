@@ -1,4 +1,4 @@
-import { decodeF32, type HeatmapEvent, type PatternName } from '../api/engine.js';
+import { decodeF32, type HeatmapEvent, type PatternName } from '../contract/engine.js';
 
 // One head's captured heatmap with its grids decoded from the event's base64 (the renderer's captures, the exported
 // figures).

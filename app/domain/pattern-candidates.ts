@@ -1,4 +1,4 @@
-import { CandidateSchema, type Budget, type Candidate } from '../api/pattern-file.js';
+import { CandidateSchema, type Budget, type Candidate } from '../contract/pattern-file.js';
 import { firstIssue, jsonPath } from './pattern-file-check.js';
 
 // Which candidates a search scores. The engine's defaults suit calibration prompts of 16K tokens and more (its

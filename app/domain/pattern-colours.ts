@@ -1,5 +1,5 @@
 import { schemeTableau10 } from 'd3-scale-chromatic';
-import { patternNames, type PatternName } from '../api/engine.js';
+import { patternNames, type PatternName } from '../contract/engine.js';
 
 // How each sparse pattern is shown wherever patterns appear (the app's grids and the exported figures): one colour
 // and one label per pattern.

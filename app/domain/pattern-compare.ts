@@ -1,4 +1,4 @@
-import type { Comparison } from '../api/patterns.js';
+import type { Comparison } from '../contract/patterns.js';
 import { toCsv } from './pattern-summary.js';
 
 // The arithmetic of comparing pattern files on a video: how far two greedy answers agree, and the pre-fill time a

@@ -1,5 +1,5 @@
-import { patternNames, type PatternName } from '../api/engine.js';
-import type { PatternFile } from '../api/pattern-file.js';
+import { patternNames, type PatternName } from '../contract/engine.js';
+import type { PatternFile } from '../contract/pattern-file.js';
 import { domainFor, type ValueScale } from './heatmap-colour-scale.js';
 import { maxOf, paintHeatmap } from './heatmap-paint.js';
 import type { HeatmapRecord } from './heatmap-record.js';

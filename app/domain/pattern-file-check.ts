@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import { patternNames } from '../api/engine.js';
+import { patternNames } from '../contract/engine.js';
 import {
   PatternFileSchema,
   patternFileFormat,
   patternSchemaVersion,
   type PatternFile,
-} from '../api/pattern-file.js';
+} from '../contract/pattern-file.js';
 
 // Reading a pattern file on the TypeScript side as strictly as the native loader does (native/patterns/README.md):
 // the format and version first, then every field against the schema, then what a schema cannot say (layer and

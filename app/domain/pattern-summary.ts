@@ -1,5 +1,5 @@
-import { patternNames, type PatternName } from '../api/engine.js';
-import type { Budget, Candidate, HeadEntry, PatternFile } from '../api/pattern-file.js';
+import { patternNames, type PatternName } from '../contract/engine.js';
+import type { Budget, Candidate, HeadEntry, PatternFile } from '../contract/pattern-file.js';
 
 // What a pattern file says at a glance and in numbers: pattern counts per layer, mean recall, density and cost of
 // the calibration, one row per head (for the grid, the CSV and the CLI's summary). Means are plain means over the

@@ -1,5 +1,5 @@
-import { AppError } from '../api/errors.js';
-import type { SamplingOptions, SamplingPlan, VideoMeta } from '../api/video.js';
+import { AppError } from '../contract/errors.js';
+import type { SamplingOptions, SamplingPlan, VideoMeta } from '../contract/video.js';
 
 // How a video becomes model input, as Qwen2.5-VL's own preprocessing (qwen-vl-utils `smart_resize`,
 // `smart_nframes`, `fetch_video`) does it: frames sampled at a target rate, an even count (two frames make one

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "mmi/ops/half.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 #include "mmi/runtime/cuda/gemm.hpp"
 #include "mmi/runtime/errors.hpp"

@@ -29,7 +29,7 @@
 #include "mmi/ops/half.hpp"
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/patterns/search.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "synthetic_prompt.hpp"
 
 namespace att = mmi::attention;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { SamplingOptions } from '../../app/api/video.js';
+import type { SamplingOptions } from '../../app/contract/video.js';
 import { defaultSamplingOptions, planSampling } from '../../app/domain/sampling.js';
 import { liveChildPids } from '../services/video/child-processes.js';
 import { decodeArgs, decodeFrames } from '../services/video/decode.js';

@@ -1,4 +1,4 @@
-import type { EventName, EventPayload } from '../../app/api/contract.js';
+import type { EventName, EventPayload } from '../../app/contract/contract.js';
 import {
   AskStartedSchema,
   defaultMaxAnswerTokens,
@@ -6,8 +6,8 @@ import {
   type AskParams,
   type AskResult,
   type AskStarted,
-} from '../../app/api/engine.js';
-import { AppError } from '../../app/api/errors.js';
+} from '../../app/contract/engine.js';
+import { AppError } from '../../app/contract/errors.js';
 import { defaultSamplingOptions } from '../../app/domain/sampling.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { number } from './frames.js';

@@ -1,6 +1,10 @@
 import path from 'node:path';
-import { AppError } from '../../app/api/errors.js';
-import { defaultCalibrationQuestion, type CompareParams, type Comparison } from '../../app/api/patterns.js';
+import { AppError } from '../../app/contract/errors.js';
+import {
+  defaultCalibrationQuestion,
+  type CompareParams,
+  type Comparison,
+} from '../../app/contract/patterns.js';
 import { embeddedDefault } from '../services/engine/embedded.js';
 import { writeComparison } from '../services/patterns/export.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { EmitEvent } from '../../app/api/contract.js';
-import { AppError } from '../../app/api/errors.js';
-import { dispatch, type ApiContext } from '../api/index.js';
+import type { EmitEvent } from '../../app/contract/contract.js';
+import { AppError } from '../../app/contract/errors.js';
+import { dispatch, type ApiContext } from '../dispatch/index.js';
 import { createServices, type Services } from '../services/services.js';
 import { rootsPolicy } from '../services/files/policy.js';
 import { usageError } from './io.js';

@@ -1,4 +1,4 @@
-import { DiagnosticsSchema, type ToolStatus } from '../../app/api/diagnostics.js';
+import { DiagnosticsSchema, type ToolStatus } from '../../app/contract/diagnostics.js';
 import { call, parseCli, withCliContext } from './context.js';
 import { reportError, type CliIo } from './io.js';
 

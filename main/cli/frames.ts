@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SamplingRequestSchema } from '../../app/api/contract.js';
-import { VideoMetaSchema } from '../../app/api/video.js';
+import { SamplingRequestSchema } from '../../app/contract/contract.js';
+import { VideoMetaSchema } from '../../app/contract/video.js';
 import { defaultSamplingOptions, planSampling } from '../../app/domain/sampling.js';
 import { decodeFrames } from '../services/video/decode.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';

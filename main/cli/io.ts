@@ -1,4 +1,4 @@
-import { AppError, toErrorData } from '../../app/api/errors.js';
+import { AppError, toErrorData } from '../../app/contract/errors.js';
 
 // How CLI commands talk to the terminal: results on stdout, progress and errors on stderr. A failure is one line,
 // `error CODE: message`, never a stack trace.

@@ -1,5 +1,5 @@
-import type { EmitEvent, EventName } from '../../app/api/contract.js';
-import { newJobId } from '../../app/api/job-id.js';
+import type { EmitEvent, EventName } from '../../app/contract/contract.js';
+import { newJobId } from '../../app/contract/job-id.js';
 
 /** How a watched job's outcome is settled. */
 export interface Settle<Result> {

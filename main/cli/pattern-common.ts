@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { HeadRef } from '../../app/api/engine.js';
-import { AppError } from '../../app/api/errors.js';
-import type { HeatmapsParams } from '../../app/api/patterns.js';
+import type { HeadRef } from '../../app/contract/engine.js';
+import { AppError } from '../../app/contract/errors.js';
+import type { HeatmapsParams } from '../../app/contract/patterns.js';
 import { parsePatternFile, PatternFileError } from '../../app/domain/pattern-file-check.js';
-import type { ApiContext } from '../api/index.js';
+import type { ApiContext } from '../dispatch/index.js';
 import { writeFileFigures, writeHeatmapFigures } from '../services/patterns/export.js';
 import { call } from './context.js';
 import { usageError } from './io.js';

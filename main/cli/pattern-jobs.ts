@@ -1,7 +1,7 @@
-import type { EventName, EventPayload } from '../../app/api/contract.js';
-import { AppError } from '../../app/api/errors.js';
-import type { JobResult } from '../../app/api/jobs.js';
-import type { PatternProgress } from '../../app/api/patterns.js';
+import type { EventName, EventPayload } from '../../app/contract/contract.js';
+import { AppError } from '../../app/contract/errors.js';
+import type { JobResult } from '../../app/contract/jobs.js';
+import type { PatternProgress } from '../../app/contract/patterns.js';
 import { JobEventRouter, type Settle } from './job-events.js';
 
 interface Handlers {

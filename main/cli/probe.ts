@@ -1,4 +1,4 @@
-import { VideoMetaSchema, type VideoMeta } from '../../app/api/video.js';
+import { VideoMetaSchema, type VideoMeta } from '../../app/contract/video.js';
 import { absolute, call, parseCli, withCliContext } from './context.js';
 import { reportError, usageError, type CliIo } from './io.js';
 

@@ -1,4 +1,4 @@
-import type { SamplingOptions } from '../../app/api/video.js';
+import type { SamplingOptions } from '../../app/contract/video.js';
 import { number } from './frames.js';
 
 // The sampling flags of the commands that ask about a video (`mmi ask`, `mmi search-patterns`,

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../../app/api/errors.js';
-import { CandidateSchema, type Candidate } from '../../app/api/pattern-file.js';
+import { AppError } from '../../app/contract/errors.js';
+import { CandidateSchema, type Candidate } from '../../app/contract/pattern-file.js';
 import {
   defaultCalibrationQuestion,
   SearchStartedSchema,
   type PatternProgress,
   type SearchParams,
-} from '../../app/api/patterns.js';
+} from '../../app/contract/patterns.js';
 import {
   candidatePresets,
   parseCandidateSpec,

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppError, type ErrorCode } from '../../app/api/errors.js';
-import { createServices, rootsPolicy } from '../api/index.js';
+import { AppError, type ErrorCode } from '../../app/contract/errors.js';
+import { createServices, rootsPolicy } from '../dispatch/index.js';
 import { createHostBackend } from '../web/backend.js';
 import { startWebHost } from '../web/host.js';
 import { processIo, reportError, usageError } from './io.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { AppError } from '../../app/api/errors.js';
+import { AppError } from '../../app/contract/errors.js';
 import { findElectronBinary } from '../electron/binary.js';
 import { packageRoot } from '../services/resources.js';
 import { processIo, reportError } from './io.js';

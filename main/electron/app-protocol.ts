@@ -1,5 +1,5 @@
 import { protocol } from 'electron';
-import { electronOrigin } from '../../app/api/host.js';
+import { electronOrigin } from '../../app/contract/host.js';
 import type { HostBackend } from '../web/backend.js';
 import { contentSecurityPolicy, createRendererFiles } from '../web/renderer-files.js';
 

@@ -2,8 +2,8 @@ import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebConten
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ipcChannels } from '../../app/api/host.js';
-import { RequestMessageSchema, type ResponseMessage } from '../../app/api/protocol.js';
+import { ipcChannels } from '../../app/contract/host.js';
+import { RequestMessageSchema, type ResponseMessage } from '../../app/contract/protocol.js';
 import type { Caller, HostBackend } from '../web/backend.js';
 import { isTrustedSender } from './sender-check.js';
 

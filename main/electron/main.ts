@@ -1,5 +1,5 @@
 import { app, BrowserWindow } from 'electron';
-import { ChosenFilesPolicy, createServices } from '../api/index.js';
+import { ChosenFilesPolicy, createServices } from '../dispatch/index.js';
 import { embeddedDefault } from '../services/engine/embedded.js';
 import { resourcePaths, type AppLayout } from '../services/resources.js';
 import { createHostBackend } from '../web/backend.js';

@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { ipcChannels, type PreloadApi } from '../../app/api/host.js';
+import { ipcChannels, type PreloadApi } from '../../app/contract/host.js';
 
 // The only bridge between the sandboxed page and main: a handful of functions with fixed channels, never
 // ipcRenderer itself. Listeners get the message alone, not the IPC event (which would expose the sender).

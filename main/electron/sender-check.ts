@@ -1,4 +1,4 @@
-import { electronOrigin } from '../../app/api/host.js';
+import { electronOrigin } from '../../app/contract/host.js';
 
 // Which IPC senders main answers: the top frame of one of the app's windows, showing the app's own page. A
 // sub-frame, a webview, or a page that somehow navigated elsewhere gets nothing. Pure, so it is unit-tested

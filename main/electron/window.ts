@@ -1,5 +1,5 @@
 import { BrowserWindow } from 'electron';
-import { electronOrigin } from '../../app/api/host.js';
+import { electronOrigin } from '../../app/contract/host.js';
 
 // The app's one window: sandboxed, isolated, no Node in the page, web security on. The page comes from app://
 // (never file://), so the CSP and same-origin rules apply to it like to any site.

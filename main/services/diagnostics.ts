@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Diagnostics, EngineStatus } from '../../app/api/diagnostics.js';
+import type { Diagnostics, EngineStatus } from '../../app/contract/diagnostics.js';
 import { engineHostEntry } from './engine/launcher.js';
 import { packageVersion, resourcePaths } from './resources.js';
 import type { VideoTools } from './video/tools.js';

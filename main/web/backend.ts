@@ -1,11 +1,11 @@
-import type { EventMessage, RequestMessage, ResponseMessage } from '../../app/api/protocol.js';
+import type { EventMessage, RequestMessage, ResponseMessage } from '../../app/contract/protocol.js';
 import {
   createMediaHandler,
   eventMessage,
   respond,
   type FileAccessPolicy,
   type Services,
-} from '../api/index.js';
+} from '../dispatch/index.js';
 
 // What a host serves, whatever its transport: the one dispatcher (commands and their events) and the media
 // handler (binary data under /api/), both behind one file policy. The web host and Electron main each build one.

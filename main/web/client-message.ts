@@ -1,5 +1,5 @@
-import type { AppErrorData } from '../../app/api/errors.js';
-import { RequestMessageSchema, type RequestMessage } from '../../app/api/protocol.js';
+import type { AppErrorData } from '../../app/contract/errors.js';
+import { RequestMessageSchema, type RequestMessage } from '../../app/contract/protocol.js';
 
 /** Largest message a client may send; requests are small JSON (paths and options), never media. */
 export const maxClientMessageBytes = 1 << 20;

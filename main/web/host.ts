@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMessage, ResponseMessage } from '../../app/api/protocol.js';
+import type { EventMessage, ResponseMessage } from '../../app/contract/protocol.js';
 import { resourcePaths } from '../services/resources.js';
 import type { HostBackend } from './backend.js';
 import { maxClientMessageBytes, parseClientMessage } from './client-message.js';

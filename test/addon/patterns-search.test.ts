@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { PatternName } from '../../app/api/engine.js';
+import type { PatternName } from '../../app/contract/engine.js';
 import { presetCandidates, shortPromptCostTarget } from '../../app/domain/pattern-candidates.js';
 import { parsePatternFile } from '../../app/domain/pattern-file-check.js';
 import { summarizePatternFile, summaryLines } from '../../app/domain/pattern-summary.js';

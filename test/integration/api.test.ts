@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventName, EventPayload } from '../../app/api/contract.js';
-import { thumbnailUrl, videoUrl } from '../../app/api/media.js';
+import type { EventName, EventPayload } from '../../app/contract/contract.js';
+import { thumbnailUrl, videoUrl } from '../../app/contract/media.js';
 import { defaultSamplingOptions } from '../../app/domain/sampling.js';
 import {
   createMediaHandler,
@@ -15,7 +15,7 @@ import {
   rootsPolicy,
   type ApiContext,
   type Services,
-} from '../../main/api/index.js';
+} from '../../main/dispatch/index.js';
 import { engineHostEntry } from '../../main/services/engine/launcher.js';
 import { liveChildPids } from '../../main/services/video/child-processes.js';
 import { syntheticCacheDir } from '../../main/bench/synthetic.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VideoMetaSchema } from '../../app/api/video.js';
+import { VideoMetaSchema } from '../../app/contract/video.js';
 import {
   resolvedTools,
   syntheticSpecs,

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../app/api/errors.js';
-import type { SamplingPlan, VideoMeta } from '../../app/api/video.js';
+import { AppError } from '../../app/contract/errors.js';
+import type { SamplingPlan, VideoMeta } from '../../app/contract/video.js';
 import { defaultSamplingOptions, planSampling } from '../../app/domain/sampling.js';
 import { liveChildPids } from '../../main/services/video/child-processes.js';
 import { decodeFrames, type DecodedFrame } from '../../main/services/video/decode.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../app/api/errors.js';
+import { AppError } from '../../app/contract/errors.js';
 import { defaultSamplingOptions, planSampling } from '../../app/domain/sampling.js';
 import { probeVideo } from '../../main/services/video/probe.js';
 import { createVideoTools, type VideoTools } from '../../main/services/video/tools.js';

@@ -8,10 +8,10 @@ import type {
   CommandResult,
   EventName,
   EventPayload,
-} from '../../app/api/contract.js';
-import { AppError } from '../../app/api/errors.js';
-import type { JobResult } from '../../app/api/jobs.js';
-import { dispatch, type ApiContext } from '../../main/api/index.js';
+} from '../../app/contract/contract.js';
+import { AppError } from '../../app/contract/errors.js';
+import type { JobResult } from '../../app/contract/jobs.js';
+import { dispatch, type ApiContext } from '../../main/dispatch/index.js';
 import { rootsPolicy } from '../../main/services/files/policy.js';
 import { createServices, type Services, type ServicesOptions } from '../../main/services/services.js';
 

@@ -1,5 +1,5 @@
 import { readFile, truncate, writeFile, copyFile } from 'node:fs/promises';
-import type { ErrorCode } from '../../app/api/errors.js';
+import type { ErrorCode } from '../../app/contract/errors.js';
 import { cachedFile, formatOf, lavfiClip, runFfmpeg } from '../../main/bench/synthetic.js';
 import type { ResolvedTool } from '../../main/services/video/binaries.js';
 import { createVideoTools } from '../../main/services/video/tools.js';

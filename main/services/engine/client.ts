@@ -1,5 +1,5 @@
-import { AppError } from '../../../app/api/errors.js';
-import type { EngineBackend, EngineHostStatus, EngineState } from '../../../app/api/engine.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { EngineBackend, EngineHostStatus, EngineState } from '../../../app/contract/engine.js';
 import type { EngineExit, EngineLauncher, EngineProcess } from './launcher.js';
 import {
   ENGINE_PROTOCOL,

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../../../app/api/errors.js';
+import { AppError, type ErrorCode } from '../../../app/contract/errors.js';
 import { MmiError, type MmiErrorCode } from '../../../native/errors.js';
 import { PromptFilesError } from '../../../models/family.js';
 

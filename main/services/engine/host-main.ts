@@ -1,4 +1,4 @@
-import { toErrorData } from '../../../app/api/errors.js';
+import { toErrorData } from '../../../app/contract/errors.js';
 import { engineError } from './errors.js';
 import { HostServer } from './host-server.js';
 import type { HostMessage } from './protocol.js';

@@ -1,5 +1,5 @@
-import { AppError, toErrorData } from '../../../app/api/errors.js';
-import type { EngineBackend } from '../../../app/api/engine.js';
+import { AppError, toErrorData } from '../../../app/contract/errors.js';
+import type { EngineBackend } from '../../../app/contract/engine.js';
 import { backendInfo } from '../../../native/model.js';
 import { engineError } from './errors.js';
 import {

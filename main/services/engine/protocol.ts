@@ -9,9 +9,9 @@ import {
   HeatmapEventSchema,
   HeatmapRequestSchema,
   ModelInfoSchema,
-} from '../../../app/api/engine.js';
-import { AppErrorSchema } from '../../../app/api/errors.js';
-import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/api/video.js';
+} from '../../../app/contract/engine.js';
+import { AppErrorSchema } from '../../../app/contract/errors.js';
+import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/contract/video.js';
 
 // The messages between the app (main) and the engine host process, both ways validated on arrival: a message
 // that does not parse is answered with BAD_REQUEST (when it carries a request id) and never takes either side

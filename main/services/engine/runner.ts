@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
-import { AppError } from '../../../app/api/errors.js';
+import type { PatternFile as PatternFileJson } from '../../../app/contract/pattern-file.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { openPatternFile } from '../patterns/pattern-files.js';
 import {
   encodeF32,
@@ -8,7 +8,7 @@ import {
   type AskStage,
   type HeatmapRequest,
   type PatternName,
-} from '../../../app/api/engine.js';
+} from '../../../app/contract/engine.js';
 import {
   Model,
   type Attention,

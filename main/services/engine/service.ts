@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EmitEvent } from '../../../app/api/contract.js';
+import type { EmitEvent } from '../../../app/contract/contract.js';
 import {
   GenerationOptionsSchema,
   type AskParams,
@@ -8,8 +8,8 @@ import {
   type EngineHostStatus,
   type ModelChoice,
   type ModelInfo,
-} from '../../../app/api/engine.js';
-import { AppError } from '../../../app/api/errors.js';
+} from '../../../app/contract/engine.js';
+import { AppError } from '../../../app/contract/errors.js';
 import type { FileAccessPolicy } from '../files/policy.js';
 import type { JobControl, JobRegistry } from '../jobs/registry.js';
 import type { ProbeCache } from '../video/probe-cache.js';

@@ -1,6 +1,6 @@
-import { SamplingRequestSchema } from '../../../app/api/contract.js';
-import { AppError } from '../../../app/api/errors.js';
-import type { SamplingOptions } from '../../../app/api/video.js';
+import { SamplingRequestSchema } from '../../../app/contract/contract.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { SamplingOptions } from '../../../app/contract/video.js';
 import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
 import type { ProbeCache } from '../video/probe-cache.js';
 import type { VideoTools } from '../video/tools.js';

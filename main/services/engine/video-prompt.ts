@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { loadPromptRules } from '../../../models/families.js';
 import type { ChatMessage, PromptRules } from '../../../models/family.js';
 import { Model, type LoadOptions, type Video } from '../../../native/model.js';

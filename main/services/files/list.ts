@@ -1,8 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../app/api/errors.js';
-import type { FileEntry, FileListing } from '../../../app/api/files.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { FileEntry, FileListing } from '../../../app/contract/files.js';
 import { isVideoFileName } from '../../../app/domain/video-files.js';
 import type { FileAccessPolicy } from './policy.js';
 

@@ -1,6 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 
 // Which files the API may touch. The web host serves a browser, so it allows folders (roots) given when it
 // starts; Electron allows exactly the files the user picked in a dialog or dropped on the window. Paths are

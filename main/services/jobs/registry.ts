@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EmitEvent } from '../../../app/api/contract.js';
-import { AppError, toErrorData } from '../../../app/api/errors.js';
-import type { JobResult } from '../../../app/api/jobs.js';
+import type { EmitEvent } from '../../../app/contract/contract.js';
+import { AppError, toErrorData } from '../../../app/contract/errors.js';
+import type { JobResult } from '../../../app/contract/jobs.js';
 
 // Long work with an id (docs/architecture.md §1): started by a command that answers at once, reported through job.progress,
 // ended by exactly one job.done or job.failed (CANCELLED when stopped). A job stops when cancelled by id, when the

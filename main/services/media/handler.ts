@@ -1,5 +1,5 @@
-import { AppError, toErrorData, type AppErrorData, type ErrorCode } from '../../../app/api/errors.js';
-import { mediaRoutes, ThumbnailQuerySchema, VideoQuerySchema } from '../../../app/api/media.js';
+import { AppError, toErrorData, type AppErrorData, type ErrorCode } from '../../../app/contract/errors.js';
+import { mediaRoutes, ThumbnailQuerySchema, VideoQuerySchema } from '../../../app/contract/media.js';
 import type { FileAccessPolicy } from '../files/policy.js';
 import type { Services } from '../services.js';
 import { serveFile } from './file-range.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { PatternName } from '../../../app/api/engine.js';
-import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
-import type { Comparison, CompareRun, PatternStage } from '../../../app/api/patterns.js';
+import type { PatternName } from '../../../app/contract/engine.js';
+import type { PatternFile as PatternFileJson } from '../../../app/contract/pattern-file.js';
+import type { Comparison, CompareRun, PatternStage } from '../../../app/contract/patterns.js';
 import { answerAgreement, predictedPrefillMs } from '../../../app/domain/pattern-compare.js';
 import type { PromptRules } from '../../../models/family.js';
 import type { HeadReport, Model, PatternFile, Video } from '../../../native/model.js';

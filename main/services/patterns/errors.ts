@@ -1,4 +1,4 @@
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { PatternFileError } from '../../../app/domain/pattern-file-check.js';
 import { engineError } from '../engine/errors.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PatternFile } from '../../../app/api/pattern-file.js';
-import type { CapturedHead, Comparison } from '../../../app/api/patterns.js';
+import type { PatternFile } from '../../../app/contract/pattern-file.js';
+import type { CapturedHead, Comparison } from '../../../app/contract/patterns.js';
 import { comparisonCsv, runsCsv } from '../../../app/domain/pattern-compare.js';
 import { gridImage, gridSvg, heatmapFileName, heatmapImage } from '../../../app/domain/pattern-figures.js';
 import { patternCsv } from '../../../app/domain/pattern-summary.js';

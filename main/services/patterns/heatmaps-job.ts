@@ -1,6 +1,6 @@
-import { AppError } from '../../../app/api/errors.js';
-import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
-import type { CapturedHead, HeatmapsOutcome } from '../../../app/api/patterns.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { PatternFile as PatternFileJson } from '../../../app/contract/pattern-file.js';
+import type { CapturedHead, HeatmapsOutcome } from '../../../app/contract/patterns.js';
 import type { HeadHeatmap, HeadReport, PatternFile, Video } from '../../../native/model.js';
 import { headReportPayload, heatmapPayload } from '../engine/runner.js';
 import { encodeVideo, loadModel, videoPrompt } from '../engine/video-prompt.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PatternFile as PatternFileJson } from '../../../app/api/pattern-file.js';
+import type { PatternFile as PatternFileJson } from '../../../app/contract/pattern-file.js';
 import {
   checkPatternModel,
   parsePatternFile,

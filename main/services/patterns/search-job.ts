@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { SearchOutcome } from '../../../app/api/patterns.js';
+import type { SearchOutcome } from '../../../app/contract/patterns.js';
 import { parsePatternFile } from '../../../app/domain/pattern-file-check.js';
 import { summarizePatternFile } from '../../../app/domain/pattern-summary.js';
 import type { Video } from '../../../native/model.js';

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { EmitEvent } from '../../../app/api/contract.js';
-import { AppError } from '../../../app/api/errors.js';
-import type { JobResult } from '../../../app/api/jobs.js';
+import type { EmitEvent } from '../../../app/contract/contract.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { JobResult } from '../../../app/contract/jobs.js';
 import {
   defaultCalibrationQuestion,
   type CompareParams,
@@ -13,7 +13,7 @@ import {
   type PatternProgress,
   type SearchParams,
   type SearchStarted,
-} from '../../../app/api/patterns.js';
+} from '../../../app/contract/patterns.js';
 import { presetCandidates, shortPromptCostTarget } from '../../../app/domain/pattern-candidates.js';
 import {
   checkPatternModel,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import type { EngineExit, EngineLauncher } from '../engine/launcher.js';
 import { resourcePaths } from '../resources.js';
 import {

@@ -1,4 +1,4 @@
-import { toErrorData } from '../../../app/api/errors.js';
+import { toErrorData } from '../../../app/contract/errors.js';
 import { runCompare } from './compare-job.js';
 import { patternsError } from './errors.js';
 import { runHeatmaps } from './heatmaps-job.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { HeadRefSchema } from '../../../app/api/engine.js';
-import { AppErrorSchema } from '../../../app/api/errors.js';
-import { CandidateSchema } from '../../../app/api/pattern-file.js';
-import { PatternProgressSchema, patternJobResults } from '../../../app/api/patterns.js';
+import { HeadRefSchema } from '../../../app/contract/engine.js';
+import { AppErrorSchema } from '../../../app/contract/errors.js';
+import { CandidateSchema } from '../../../app/contract/pattern-file.js';
+import { PatternProgressSchema, patternJobResults } from '../../../app/contract/patterns.js';
 import { VideoInputSchema } from '../engine/protocol.js';
 
 // The messages between the app and a pattern worker (one process per search, comparison or heatmap capture),

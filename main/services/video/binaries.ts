@@ -1,8 +1,8 @@
 import { constants, existsSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ToolSource, ToolStatus } from '../../../app/api/diagnostics.js';
-import { AppError } from '../../../app/api/errors.js';
+import type { ToolSource, ToolStatus } from '../../../app/contract/diagnostics.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { runTool } from './run-tool.js';
 import { bundledToolPath } from '../resources.js';
 

@@ -1,5 +1,5 @@
-import type { JobResult } from '../../../app/api/jobs.js';
-import type { SamplingPlan } from '../../../app/api/video.js';
+import type { JobResult } from '../../../app/contract/jobs.js';
+import type { SamplingPlan } from '../../../app/contract/video.js';
 import type { JobControl } from '../jobs/registry.js';
 import { decodeFrames, type DecodeSource, type DecodedFrame } from './decode.js';
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { AppError } from '../../../app/api/errors.js';
-import type { SamplingPlan, VideoMeta } from '../../../app/api/video.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { SamplingPlan, VideoMeta } from '../../../app/contract/video.js';
 import { spawnTracked, waitForExit } from './child-processes.js';
 import { ffmpegInput, rgbOutput } from './ffmpeg-args.js';
 import { toolFailure } from './tool-errors.js';

@@ -1,4 +1,4 @@
-import type { VideoMeta } from '../../../app/api/video.js';
+import type { VideoMeta } from '../../../app/contract/video.js';
 
 // The part every ffmpeg command of the services shares: quiet except for errors, no stdin, only local files (a
 // playlist inside a file cannot reach the network), the one video stream chosen at probe time and nothing else.

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { VideoMeta } from '../../../app/api/video.js';
+import type { VideoMeta } from '../../../app/contract/video.js';
 import { probeVideo } from './probe.js';
 import type { VideoTools } from './tools.js';
 

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { AppError } from '../../../app/api/errors.js';
-import type { VideoMeta } from '../../../app/api/video.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { VideoMeta } from '../../../app/contract/video.js';
 import { runTool } from './run-tool.js';
 import { toolFailure } from './tool-errors.js';
 import type { VideoTools } from './tools.js';

@@ -1,4 +1,4 @@
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { spawnTracked, waitForExit } from './child-processes.js';
 
 // Runs a short ffmpeg/ffprobe command to completion (probe, version, one thumbnail): output collected in memory

@@ -1,4 +1,4 @@
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { ffmpegInput, type InputSource } from './ffmpeg-args.js';
 import { runTool } from './run-tool.js';
 import { toolFailure } from './tool-errors.js';

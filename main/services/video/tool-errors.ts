@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../../../app/api/errors.js';
+import { AppError, type ErrorCode } from '../../../app/contract/errors.js';
 
 // ffmpeg and ffprobe say what went wrong only in words on stderr. These are the phrases both the 2018 static
 // build and current releases print, mapped to the app's error codes. The tool's own words travel as the detail.

@@ -1,4 +1,4 @@
-import type { ToolStatus } from '../../../app/api/diagnostics.js';
+import type { ToolStatus } from '../../../app/contract/diagnostics.js';
 import { requireTool, resolveTool, type ResolvedTool, type ToolSettings } from './binaries.js';
 import { runTool } from './run-tool.js';
 

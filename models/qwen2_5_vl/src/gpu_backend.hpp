@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/model_folder.hpp"
 
 namespace mmi::qwen2_5_vl {

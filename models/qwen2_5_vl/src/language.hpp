@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "mmi/qwen2_5_vl/config.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/tensor_parallel.hpp"
 #include "weights.hpp"
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <span>
 
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::qwen2_5_vl {
 

@@ -9,7 +9,7 @@
 #include "mmi/ops/norm.hpp"
 #include "mmi/ops/rope.hpp"
 #include "mmi/ops/thread_pool.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::qwen2_5_vl {
 

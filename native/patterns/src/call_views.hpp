@@ -9,7 +9,7 @@
 #include "mmi/attention/error.hpp"
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/tensor.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::patterns::detail {
 

@@ -3,7 +3,7 @@
 
 #include "mmi/patterns/error.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
 #include "mmi/runtime/mapped_file.hpp"
 #include "sha256.hpp"

@@ -1,4 +1,4 @@
-import type { AppApi } from '../../../app/api/contract.js';
+import type { AppApi } from '../../../app/contract/contract.js';
 
 /** The app's API as the renderer sees it, plus what differs between the two hosts. */
 export interface HostBridge extends AppApi {

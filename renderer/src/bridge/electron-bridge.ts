@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AppError } from '../../../app/api/errors.js';
-import { electronOrigin, type PreloadApi } from '../../../app/api/host.js';
+import { AppError } from '../../../app/contract/errors.js';
+import { electronOrigin, type PreloadApi } from '../../../app/contract/host.js';
 import type { HostBridge } from './bridge.js';
 import { createWireClient } from './wire-client.js';
 

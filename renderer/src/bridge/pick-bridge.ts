@@ -1,4 +1,4 @@
-import type { PreloadApi } from '../../../app/api/host.js';
+import type { PreloadApi } from '../../../app/contract/host.js';
 import type { HostBridge } from './bridge.js';
 import { createElectronBridge } from './electron-bridge.js';
 import { createWebBridge } from './web-bridge.js';

@@ -1,5 +1,5 @@
-import { AppError } from '../../../app/api/errors.js';
-import type { RequestMessage } from '../../../app/api/protocol.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { RequestMessage } from '../../../app/contract/protocol.js';
 import type { ConnectionState, HostBridge } from './bridge.js';
 import { createWireClient } from './wire-client.js';
 

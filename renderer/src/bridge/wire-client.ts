@@ -9,9 +9,13 @@ import {
   type CommandResult,
   type EventName,
   type EventPayload,
-} from '../../../app/api/contract.js';
-import { AppError } from '../../../app/api/errors.js';
-import { ServerMessageSchema, type RequestMessage, type ServerMessage } from '../../../app/api/protocol.js';
+} from '../../../app/contract/contract.js';
+import { AppError } from '../../../app/contract/errors.js';
+import {
+  ServerMessageSchema,
+  type RequestMessage,
+  type ServerMessage,
+} from '../../../app/contract/protocol.js';
 
 // The transport-independent half of both clients: numbers requests, matches responses, validates every arriving
 // message against the contract and fans events out to listeners. A transport supplies `send` and feeds what it

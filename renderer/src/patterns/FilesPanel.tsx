@@ -1,6 +1,6 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { PatternFileEntry } from '../../../app/api/patterns.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
+import type { PatternFileEntry } from '../../../app/contract/patterns.js';
 import { formatCounts } from '../../../app/domain/pattern-summary.js';
 import { useBridge } from '../state/store-context.js';
 import { ErrorMessage } from '../views/ErrorMessage.js';

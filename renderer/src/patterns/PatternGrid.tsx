@@ -1,4 +1,4 @@
-import type { PatternFile } from '../../../app/api/pattern-file.js';
+import type { PatternFile } from '../../../app/contract/pattern-file.js';
 import { rampIndex, ramp } from '../../../app/domain/heatmap-colour-scale.js';
 import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { headRows, type HeadRow } from '../../../app/domain/pattern-summary.js';

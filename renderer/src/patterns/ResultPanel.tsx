@@ -1,4 +1,4 @@
-import type { LoadedPatternFile } from '../../../app/api/patterns.js';
+import type { LoadedPatternFile } from '../../../app/contract/patterns.js';
 import { gridImage, gridSvg, presentPatterns } from '../../../app/domain/pattern-figures.js';
 import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { formatCounts, patternCsv } from '../../../app/domain/pattern-summary.js';

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { PatternProgress } from '../../../app/api/patterns.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
+import type { PatternProgress } from '../../../app/contract/patterns.js';
 import { shortPromptCostTarget } from '../../../app/domain/pattern-candidates.js';
 import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
 import { useAppState, useBridge } from '../state/store-context.js';

@@ -1,8 +1,8 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { HeadReport } from '../../../app/api/engine.js';
-import { newJobId } from '../../../app/api/job-id.js';
-import type { JobResult } from '../../../app/api/jobs.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
+import type { HeadReport } from '../../../app/contract/engine.js';
+import { newJobId } from '../../../app/contract/job-id.js';
+import type { JobResult } from '../../../app/contract/jobs.js';
 import type {
   Comparison,
   LoadedPatternFile,
@@ -10,7 +10,7 @@ import type {
   PatternProgress,
   SearchOutcome,
   SearchStarted,
-} from '../../../app/api/patterns.js';
+} from '../../../app/contract/patterns.js';
 import type { CandidatePreset } from '../../../app/domain/pattern-candidates.js';
 import { decodeHeatmap, type HeatmapRecord } from '../../../app/domain/heatmap-record.js';
 import type { HostBridge } from '../bridge/bridge.js';

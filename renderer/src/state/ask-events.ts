@@ -1,5 +1,5 @@
 import type { StoreApi } from 'zustand/vanilla';
-import type { AskProgress, AskStage } from '../../../app/api/engine.js';
+import type { AskProgress, AskStage } from '../../../app/contract/engine.js';
 import type { HostBridge } from '../bridge/bridge.js';
 import { updateTurn, type AskTurn } from './ask-slice.js';
 import type { Captures } from './captures.js';

@@ -1,5 +1,5 @@
 import type { StoreApi } from 'zustand/vanilla';
-import { newJobId } from '../../../app/api/job-id.js';
+import { newJobId } from '../../../app/contract/job-id.js';
 import {
   defaultMaxAnswerTokens,
   type AskParams,
@@ -8,8 +8,8 @@ import {
   type AskStarted,
   type HeatmapRequest,
   type ModelInfo,
-} from '../../../app/api/engine.js';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+} from '../../../app/contract/engine.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
 import type { HostBridge } from '../bridge/bridge.js';
 import type { ValueScale } from '../heatmap/colour-scale.js';
 import type { Captures } from './captures.js';

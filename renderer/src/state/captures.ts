@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { HeadReport, HeatmapEvent } from '../../../app/api/engine.js';
+import type { HeadReport, HeatmapEvent } from '../../../app/contract/engine.js';
 import { decodeHeatmap, type HeatmapRecord } from '../../../app/domain/heatmap-record.js';
 import { frameBatch, type FrameScheduler } from './frame-batch.js';
 

@@ -1,5 +1,5 @@
-import type { AppErrorData } from '../../../app/api/errors.js';
-import type { FileListing } from '../../../app/api/files.js';
+import type { AppErrorData } from '../../../app/contract/errors.js';
+import type { FileListing } from '../../../app/contract/files.js';
 import type { HostBridge } from '../bridge/bridge.js';
 
 // Browsing the folders the host allows: for a video (files) and for a model (folders).

@@ -1,5 +1,5 @@
-import type { EngineHostStatus, ModelChoice, ModelInfo } from '../../../app/api/engine.js';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import type { EngineHostStatus, ModelChoice, ModelInfo } from '../../../app/contract/engine.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
 import type { StoreApi } from 'zustand/vanilla';
 import type { HostBridge } from '../bridge/bridge.js';
 import { defaultCapture } from './ask-slice.js';

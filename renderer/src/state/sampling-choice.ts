@@ -1,4 +1,4 @@
-import type { SamplingOptions } from '../../../app/api/video.js';
+import type { SamplingOptions } from '../../../app/contract/video.js';
 import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
 
 /** What the sampling panel edits; the rest of SamplingOptions follows from these (see `samplingFrom`). */

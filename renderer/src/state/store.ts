@@ -1,9 +1,9 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { Diagnostics } from '../../../app/api/diagnostics.js';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { JobDone, JobFailed, JobProgress } from '../../../app/api/jobs.js';
-import type { DecodeSummary, SamplingPlan, VideoMeta } from '../../../app/api/video.js';
-import { newJobId } from '../../../app/api/job-id.js';
+import type { Diagnostics } from '../../../app/contract/diagnostics.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
+import type { JobDone, JobFailed, JobProgress } from '../../../app/contract/jobs.js';
+import type { DecodeSummary, SamplingPlan, VideoMeta } from '../../../app/contract/video.js';
+import { newJobId } from '../../../app/contract/job-id.js';
 import { defaultSamplingOptions, planSampling } from '../../../app/domain/sampling.js';
 import type { ConnectionState, HostBridge } from '../bridge/bridge.js';
 import { createAskEvents } from './ask-events.js';

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { ToolStatus } from '../../../app/api/diagnostics.js';
+import type { ToolStatus } from '../../../app/contract/diagnostics.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 

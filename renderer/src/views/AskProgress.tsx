@@ -1,8 +1,8 @@
-import { askStages, type AskStage } from '../../../app/api/engine.js';
+import { askStages, type AskStage } from '../../../app/contract/engine.js';
 import type { AskTurn } from '../state/ask-slice.js';
 import { formatCount } from './format.js';
 
-/** What each stage counts, as the engine reports it (app/api/engine.ts, AskProgressSchema). */
+/** What each stage counts, as the engine reports it (app/contract/engine.ts, AskProgressSchema). */
 const stageLabels: Record<AskStage, { title: string; unit: string }> = {
   queued: {
     title: 'Waiting for the engine',

@@ -1,4 +1,4 @@
-import type { AskStage } from '../../../app/api/engine.js';
+import type { AskStage } from '../../../app/contract/engine.js';
 import { explorableTurns, type AskTurn } from '../state/ask-slice.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { EngineHostStatus } from '../../../app/api/engine.js';
+import type { EngineHostStatus } from '../../../app/contract/engine.js';
 import { useAppState } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 

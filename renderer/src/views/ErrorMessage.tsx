@@ -1,4 +1,4 @@
-import type { AppErrorData } from '../../../app/api/errors.js';
+import type { AppErrorData } from '../../../app/contract/errors.js';
 
 /** An error as the user sees it: the stable code, the message, what it is about, and what it left as it was. */
 export function ErrorMessage(props: { error: AppErrorData; title?: string; after?: string }) {

@@ -1,4 +1,4 @@
-import { patternNames, type HeadReport, type PatternName } from '../../../app/api/engine.js';
+import { patternNames, type HeadReport, type PatternName } from '../../../app/contract/engine.js';
 import { patternColours, patternLabels } from '../../../app/domain/pattern-colours.js';
 import { headKey, type JobCapture } from '../state/captures.js';
 import { formatDensity, formatRecall } from './head-figures.js';

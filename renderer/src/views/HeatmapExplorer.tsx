@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { HeadReport } from '../../../app/api/engine.js';
+import type { HeadReport } from '../../../app/contract/engine.js';
 import { domainFor, formatValue, type ValueScale } from '../heatmap/colour-scale.js';
 import { maxOf, paintHeatmap } from '../heatmap/paint.js';
 import { explorableTurns, isActive, shownTurn } from '../state/ask-slice.js';

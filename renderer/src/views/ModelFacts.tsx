@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../../../app/api/engine.js';
+import type { ModelInfo } from '../../../app/contract/engine.js';
 import { formatBytes, formatCount } from './format.js';
 
 /** What a model folder holds, as the engine read it. */

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { ModelChoice } from '../../../app/api/engine.js';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import type { ModelChoice } from '../../../app/contract/engine.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { FolderBrowser } from './FileBrowser.js';

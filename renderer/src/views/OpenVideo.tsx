@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { FileBrowser } from './FileBrowser.js';

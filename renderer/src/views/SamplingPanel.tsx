@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
-import { toErrorData, type AppErrorData } from '../../../app/api/errors.js';
-import type { SamplingPlan } from '../../../app/api/video.js';
+import { toErrorData, type AppErrorData } from '../../../app/contract/errors.js';
+import type { SamplingPlan } from '../../../app/contract/video.js';
 import { planSampling, sampleSpacing, sizeFactor } from '../../../app/domain/sampling.js';
 import { samplingFrom } from '../state/store.js';
 import { useAppState } from '../state/store-context.js';

@@ -1,4 +1,4 @@
-import { thumbnailUrl } from '../../../app/api/media.js';
+import { thumbnailUrl } from '../../../app/contract/media.js';
 import { thumbnailTimes } from '../../../app/domain/timeline.js';
 import { useAppState, useBridge } from '../state/store-context.js';
 import { formatDuration } from './format.js';

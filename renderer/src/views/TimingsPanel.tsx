@@ -1,5 +1,5 @@
 import { useStore } from 'zustand';
-import type { HeadReport } from '../../../app/api/engine.js';
+import type { HeadReport } from '../../../app/contract/engine.js';
 import { shownTurn } from '../state/ask-slice.js';
 import { figureHelp, formatDensity, formatRecall } from './head-figures.js';
 import { useAppState } from '../state/store-context.js';

@@ -1,4 +1,4 @@
-import type { HeadReport } from '../../../app/api/engine.js';
+import type { HeadReport } from '../../../app/contract/engine.js';
 
 // The figures shown for an attention head, each defined once: the same words, digits and explanation wherever
 // the explorer, the head grid, the timings and the Patterns view show them.

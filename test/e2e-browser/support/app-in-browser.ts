@@ -1,7 +1,7 @@
 import { access, copyFile, link, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createServices, rootsPolicy, type Services } from '../../../main/api/index.js';
+import { createServices, rootsPolicy, type Services } from '../../../main/dispatch/index.js';
 import type { ServicesOptions } from '../../../main/services/services.js';
 import { createHostBackend } from '../../../main/web/backend.js';
 import { startWebHost, type WebHost } from '../../../main/web/host.js';

@@ -7,8 +7,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AskResultSchema } from '../../../app/api/engine.js';
-import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/api/video.js';
+import { AskResultSchema } from '../../../app/contract/engine.js';
+import { SamplingPlanSchema, VideoMetaSchema } from '../../../app/contract/video.js';
 import { embeddedDefault } from '../../../main/services/engine/embedded.js';
 import { decodeFrames } from '../../../main/services/video/decode.js';
 import { probeVideo } from '../../../main/services/video/probe.js';

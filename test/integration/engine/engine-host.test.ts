@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeF32 } from '../../../app/api/engine.js';
+import { decodeF32 } from '../../../app/contract/engine.js';
 import { backendInfo } from '../../../native/index.js';
 import {
   buildPrompt,

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { AppError } from '../../../app/api/errors.js';
-import type { AskResult } from '../../../app/api/engine.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { AskResult } from '../../../app/contract/engine.js';
 import { engineHostEntry } from '../../../main/services/engine/launcher.js';
 import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
 import { recordedApi, type RecordedApi } from '../../support/recorded-api.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ComparisonSchema, SearchOutcomeSchema } from '../../../app/api/patterns.js';
+import { ComparisonSchema, SearchOutcomeSchema } from '../../../app/contract/patterns.js';
 import { parsePatternFile } from '../../../app/domain/pattern-file-check.js';
 import { fixturePatternFile, hostileCases, readJsonFile, repoRoot } from '../../support/pattern-files.js';
 import { mmi } from '../../support/run-cli.js';

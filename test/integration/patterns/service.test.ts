@@ -10,8 +10,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { AppError } from '../../../app/api/errors.js';
-import type { SearchParams } from '../../../app/api/patterns.js';
+import type { AppError } from '../../../app/contract/errors.js';
+import type { SearchParams } from '../../../app/contract/patterns.js';
 import { decodeHeatmap } from '../../../app/domain/heatmap-record.js';
 import { parsePatternFile } from '../../../app/domain/pattern-file-check.js';
 import { fixturePatternFile, hostileCases, readJsonFile } from '../../support/pattern-files.js';

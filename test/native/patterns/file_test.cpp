@@ -8,7 +8,7 @@
 #include "fixture_paths.hpp"
 #include "mmi/patterns/error.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "pattern_checks.hpp"
 #include "sha256.hpp"
 

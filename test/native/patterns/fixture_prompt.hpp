@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fixture_paths.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/safetensors.hpp"
 
 namespace fixture {

@@ -15,7 +15,7 @@
 #include "mmi/runtime/tensor_parallel.hpp"
 #include "safetensors_writer.hpp"
 #include "mmi/ops/matrix.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/safetensors.hpp"
 
 namespace fs = std::filesystem;

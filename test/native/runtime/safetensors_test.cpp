@@ -8,7 +8,7 @@
 #include "runtime_checks.hpp"
 #include "safetensors_writer.hpp"
 #include "fixture_paths.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/model_folder.hpp"
 #include "mmi/runtime/safetensors.hpp"
 

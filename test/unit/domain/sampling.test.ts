@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SamplingOptions, VideoMeta } from '../../../app/api/video.js';
+import type { SamplingOptions, VideoMeta } from '../../../app/contract/video.js';
 import {
   defaultSamplingOptions,
   frameCount,

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ipcChannels } from '../../../app/api/host.js';
-import type { EventMessage, RequestMessage } from '../../../app/api/protocol.js';
+import { ipcChannels } from '../../../app/contract/host.js';
+import type { EventMessage, RequestMessage } from '../../../app/contract/protocol.js';
 import type { Caller, HostBackend } from '../../../main/web/backend.js';
 
 // The IPC adapter against a stand-in for Electron's main-process modules (the real package only holds types

@@ -3,7 +3,7 @@
 // request starting a fresh one, a restart that is not a crash, and hosts that cannot serve refused.
 import { describe, expect, it } from 'vitest';
 
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { EngineClient } from '../../../main/services/engine/client.js';
 import type { EngineExit, EngineProcess } from '../../../main/services/engine/launcher.js';
 import { ENGINE_PROTOCOL, type EngineParams } from '../../../main/services/engine/protocol.js';

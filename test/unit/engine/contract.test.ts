@@ -2,7 +2,7 @@
 // their defaults and refuse nonsense.
 import { describe, expect, it } from 'vitest';
 
-import { AskParamsSchema, decodeF32, encodeF32, HeatmapRequestSchema } from '../../../app/api/engine.js';
+import { AskParamsSchema, decodeF32, encodeF32, HeatmapRequestSchema } from '../../../app/contract/engine.js';
 
 describe('engine contract', () => {
   it('float32 grids round-trip through base64 exactly, specials included', () => {

@@ -6,7 +6,7 @@ import { crc32, inflateSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
-import { CandidateSchema, type PatternFile } from '../../../app/api/pattern-file.js';
+import { CandidateSchema, type PatternFile } from '../../../app/contract/pattern-file.js';
 import { paintHeatmap } from '../../../app/domain/heatmap-paint.js';
 import { domainFor } from '../../../app/domain/heatmap-colour-scale.js';
 import {

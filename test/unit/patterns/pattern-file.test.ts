@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 
-import { PatternFileSchema } from '../../../app/api/pattern-file.js';
+import { PatternFileSchema } from '../../../app/contract/pattern-file.js';
 import {
   checkPatternModel,
   parsePatternFile,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import type { LoadedPatternFile } from '../../../app/api/patterns.js';
+import type { LoadedPatternFile } from '../../../app/contract/patterns.js';
 import { parsePatternFile } from '../../../app/domain/pattern-file-check.js';
 import { summarizePatternFile } from '../../../app/domain/pattern-summary.js';
 import { patternsStoreFor } from '../../../renderer/src/patterns/patterns-store.js';

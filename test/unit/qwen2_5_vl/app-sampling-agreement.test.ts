@@ -9,7 +9,7 @@ import {
   smartResize,
   visualTokens,
 } from '../../../app/domain/sampling.js';
-import type { SamplingOptions } from '../../../app/api/video.js';
+import type { SamplingOptions } from '../../../app/contract/video.js';
 import { readJson, type PreprocessTables } from './fixture.js';
 
 const tables = readJson<PreprocessTables>('preprocess.json');

@@ -5,8 +5,8 @@ import {
   HeadReportSchema,
   HeatmapEventSchema,
   ModelChoiceSchema,
-} from '../../../app/api/engine.js';
-import { AppError } from '../../../app/api/errors.js';
+} from '../../../app/contract/engine.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { activeTurn, askTarget, shownTurn } from '../../../renderer/src/state/ask-slice.js';
 import { headKey } from '../../../renderer/src/state/captures.js';
 import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';

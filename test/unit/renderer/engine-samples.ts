@@ -6,8 +6,8 @@ import {
   type HeatmapEvent,
   type ModelChoice,
   type ModelInfo,
-} from '../../../app/api/engine.js';
-import type { SamplingPlan } from '../../../app/api/video.js';
+} from '../../../app/contract/engine.js';
+import type { SamplingPlan } from '../../../app/contract/video.js';
 
 // Engine answers that pass the contract's schemas, shaped like the bundled tiny model's (3 layers × 4 heads).
 

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../../app/api/errors.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { StoreProvider } from '../../../renderer/src/state/store-context.js';
 import { App } from '../../../renderer/src/views/App.js';
 import { Conversation } from '../../../renderer/src/views/Conversation.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineHostStatus } from '../../../app/api/engine.js';
-import { AppError } from '../../../app/api/errors.js';
+import type { EngineHostStatus } from '../../../app/contract/engine.js';
+import { AppError } from '../../../app/contract/errors.js';
 import { createAppStore } from '../../../renderer/src/state/store.js';
 import { embeddedChoice, started, tinyInfo } from './engine-samples.js';
 import { openReady, scriptedBridge } from './scripted-bridge.js';

@@ -1,4 +1,4 @@
-import type { VideoMeta } from '../../../app/api/video.js';
+import type { VideoMeta } from '../../../app/contract/video.js';
 
 /** A plausible probe answer for a 20 s 320×240 H.264 clip, for tests that need one that passes the schema. */
 export const sampleMeta: VideoMeta = {

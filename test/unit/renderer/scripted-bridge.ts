@@ -4,7 +4,7 @@ import type {
   CommandResult,
   EventName,
   EventPayload,
-} from '../../../app/api/contract.js';
+} from '../../../app/contract/contract.js';
 import type { HostBridge } from '../../../renderer/src/bridge/bridge.js';
 import { createAppStore } from '../../../renderer/src/state/store.js';
 import { sampleMeta } from './sample-meta.js';

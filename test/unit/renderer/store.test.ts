@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../../app/api/errors.js';
-import type { SamplingPlan } from '../../../app/api/video.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { SamplingPlan } from '../../../app/contract/video.js';
 import { createAppStore, samplingFrom } from '../../../renderer/src/state/store.js';
 import { sampleMeta as meta } from './sample-meta.js';
 import { openReady, scriptedBridge } from './scripted-bridge.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../../app/api/errors.js';
-import type { RequestMessage } from '../../../app/api/protocol.js';
+import { AppError } from '../../../app/contract/errors.js';
+import type { RequestMessage } from '../../../app/contract/protocol.js';
 import { createWireClient } from '../../../renderer/src/bridge/wire-client.js';
 import { sampleMeta as meta } from './sample-meta.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { EventName, EventPayload } from '../../../app/api/contract.js';
-import { AppError } from '../../../app/api/errors.js';
-import { CallerJobIdSchema, newJobId, type JobResult } from '../../../app/api/jobs.js';
+import type { EventName, EventPayload } from '../../../app/contract/contract.js';
+import { AppError } from '../../../app/contract/errors.js';
+import { CallerJobIdSchema, newJobId, type JobResult } from '../../../app/contract/jobs.js';
 import { JobRegistry, type JobControl } from '../../../main/services/jobs/registry.js';
 
 type Recorded = { event: EventName; payload: EventPayload<EventName> };

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { EventMessage, RequestMessage, ResponseMessage } from '../../../app/api/protocol.js';
+import type { EventMessage, RequestMessage, ResponseMessage } from '../../../app/contract/protocol.js';
 import type { Caller, HostBackend } from '../../../main/web/backend.js';
 import { startWebHost, type WebHost } from '../../../main/web/host.js';
 

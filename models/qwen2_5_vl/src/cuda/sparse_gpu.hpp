@@ -14,7 +14,7 @@
 
 #include "device_weights.hpp"
 #include "mmi/cuda/attention.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 
 namespace mmi::qwen2_5_vl::gpu {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "device_weights.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 #include "mmi/runtime/cuda/gemm.hpp"
 

@@ -16,7 +16,7 @@
 #include "fixture_paths.hpp"
 #include "gpu_test_support.hpp"
 #include "mmi/ops/half.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
 #include "mmi/runtime/safetensors.hpp"
 #include "runtime_checks.hpp"

@@ -23,7 +23,7 @@
 #include "mmi/attention/heatmap.hpp"
 #include "mmi/attention/patterns.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::patterns {
 

@@ -21,7 +21,7 @@
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/tensor.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/sparse_index.hpp"
 
 namespace mmi::patterns {

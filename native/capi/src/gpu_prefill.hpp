@@ -10,7 +10,7 @@
 
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::capi {
 

@@ -7,7 +7,7 @@
 
 #include "handles.hpp"
 #include "mmi.h"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 namespace mmi::capi {
 

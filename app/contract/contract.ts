@@ -94,12 +94,12 @@ export const commands = {
     params: z.object({}),
     result: EngineHostStatusSchema,
   },
-  /** Asks a question about a video as a job (see app/api/engine.ts for its events and result). */
+  /** Asks a question about a video as a job (see app/contract/engine.ts for its events and result). */
   'engine.ask': {
     params: AskParamsSchema,
     result: AskStartedSchema,
   },
-  /** Pattern search, files, comparison and heatmap captures (see app/api/patterns.ts). */
+  /** Pattern search, files, comparison and heatmap captures (see app/contract/patterns.ts). */
   ...patternCommands,
 } as const;
 

@@ -269,7 +269,7 @@ export const patternEvents = {
   'patterns.progress': PatternProgressSchema,
 } as const;
 
-/** The jobs' results, for app/api/jobs.ts. */
+/** The jobs' results, for app/contract/jobs.ts. */
 export const patternJobResults = [
   z.object({ kind: z.literal('patterns.search'), search: SearchOutcomeSchema }),
   z.object({ kind: z.literal('patterns.compare'), comparison: ComparisonSchema }),

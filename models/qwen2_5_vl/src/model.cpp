@@ -1,4 +1,4 @@
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -11,7 +11,7 @@
 
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 
 struct mmi_model {
   std::unique_ptr<mmi::qwen2_5_vl::Model> model;

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { commands, events, SamplingRequestSchema } from '../../../app/api/contract.js';
-import { AppError } from '../../../app/api/errors.js';
-import { ThumbnailQuerySchema, thumbnailUrl, videoUrl, VideoQuerySchema } from '../../../app/api/media.js';
+import { commands, events, SamplingRequestSchema } from '../../../app/contract/contract.js';
+import { AppError } from '../../../app/contract/errors.js';
+import {
+  ThumbnailQuerySchema,
+  thumbnailUrl,
+  videoUrl,
+  VideoQuerySchema,
+} from '../../../app/contract/media.js';
 import { defaultSamplingOptions } from '../../../app/domain/sampling.js';
-import { dispatch, respond, type ApiContext, type Handlers } from '../../../main/api/index.js';
-import { eventMessage } from '../../../main/api/events.js';
-import { handlers } from '../../../main/api/handlers.js';
+import { dispatch, respond, type ApiContext, type Handlers } from '../../../main/dispatch/index.js';
+import { eventMessage } from '../../../main/dispatch/events.js';
+import { handlers } from '../../../main/dispatch/handlers.js';
 import { createServices } from '../../../main/services/services.js';
 import { ChosenFilesPolicy } from '../../../main/services/files/policy.js';
 

@@ -1,4 +1,4 @@
-// The C API over the Qwen2.5-VL runtime (models/qwen2_5_vl/include/mmi/qwen2_5_vl/engine.hpp): models, video
+// The C API over the Qwen2.5-VL runtime (models/qwen2_5_vl/include/mmi/qwen2_5_vl/model.hpp): models, video
 // encoders, videos and sessions as opaque handles. The runtime computes with a model from one thread at a time, so
 // every computing call (encoder push/finish, pre-fill, decode) holds the model's lock; a session's own lock guards
 // its cache, so reading one session's state never waits for another session's work. A model runs on the device
@@ -21,7 +21,7 @@
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/patterns/prefill.hpp"
-#include "mmi/qwen2_5_vl/engine.hpp"
+#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
 
 namespace q = mmi::qwen2_5_vl;

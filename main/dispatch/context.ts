@@ -1,4 +1,4 @@
-import type { CommandName, CommandParams, CommandResult, EmitEvent } from '../../app/api/contract.js';
+import type { CommandName, CommandParams, CommandResult, EmitEvent } from '../../app/contract/contract.js';
 import type { FileAccessPolicy } from '../services/files/policy.js';
 import type { Services } from '../services/services.js';
 
@@ -13,7 +13,7 @@ export interface ApiContext {
   signal: AbortSignal;
 }
 
-/** One handler per command: adding a command to app/api/contract.ts makes this table incomplete until handled. */
+/** One handler per command: adding a command to app/contract/contract.ts makes this table incomplete until handled. */
 export type Handlers = {
   [K in CommandName]: (params: CommandParams<K>, ctx: ApiContext) => Promise<CommandResult<K>>;
 };

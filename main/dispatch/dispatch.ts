@@ -1,6 +1,6 @@
-import { commands, isCommandName, type CommandName } from '../../app/api/contract.js';
-import { AppError, toErrorData, type AppErrorData } from '../../app/api/errors.js';
-import type { RequestMessage, ResponseMessage } from '../../app/api/protocol.js';
+import { commands, isCommandName, type CommandName } from '../../app/contract/contract.js';
+import { AppError, toErrorData, type AppErrorData } from '../../app/contract/errors.js';
+import type { RequestMessage, ResponseMessage } from '../../app/contract/protocol.js';
 import type { ApiContext, Handlers } from './context.js';
 import { handlers as defaultHandlers } from './handlers.js';
 

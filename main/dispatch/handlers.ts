@@ -1,4 +1,4 @@
-import { AppError } from '../../app/api/errors.js';
+import { AppError } from '../../app/contract/errors.js';
 import { planSampling } from '../../app/domain/sampling.js';
 import { collectDiagnostics } from '../services/diagnostics.js';
 import { listFolder } from '../services/files/list.js';

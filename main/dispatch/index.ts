@@ -5,7 +5,7 @@
 //    the caller goes away (its jobs are cancelled).
 //  - rootsPolicy(roots) for the web host, ChosenFilesPolicy (allow() each chosen/dropped file) for Electron.
 //  - createMediaHandler(services, policy): `(Request) => Promise<Response>` for GET /api/media/* (video bytes with
-//    Range, thumbnails); URLs are built with app/api/media.ts.
+//    Range, thumbnails); URLs are built with app/contract/media.ts.
 //  - eventMessage(event, payload): an event in the wire format, checked against the contract.
 export { dispatch, respond, type DispatchOutcome } from './dispatch.js';
 export { eventMessage } from './events.js';
