@@ -23,7 +23,7 @@ struct mmi_model {
 
 struct mmi_video {
   std::vector<float> features;
-  mmi::qwen2_5_vl::GridTHW grid;
+  mmi::runtime::GridTHW grid;
   int64_t tokens = 0;
   int64_t hidden = 0;
 };

@@ -8,7 +8,7 @@ namespace mmi::patterns::detail {
 
 namespace att = mmi::attention;
 
-CallViews views_of(const qwen2_5_vl::AttentionCall& c) {
+CallViews views_of(const runtime::AttentionCall& c) {
   const std::int64_t n = c.q_begin + c.n_q;
   CallViews v;
   v.q = att::HeadsView{c.q, att::DType::f32, 1, c.n_q, c.head_dim, 0, c.q_stride};
@@ -18,13 +18,13 @@ CallViews views_of(const qwen2_5_vl::AttentionCall& c) {
   return v;
 }
 
-att::ModalityLayout layout_of(const std::vector<qwen2_5_vl::Segment>* segments, std::int64_t n) {
+att::ModalityLayout layout_of(const std::vector<runtime::Segment>* segments, std::int64_t n) {
   if (segments == nullptr || segments->empty()) return att::ModalityLayout::text_only(n);
   std::vector<att::Segment> out;
   std::int64_t covered = 0;
-  for (const qwen2_5_vl::Segment& s : *segments) {
+  for (const runtime::Segment& s : *segments) {
     if (covered >= n) break;
-    if (s.kind == qwen2_5_vl::Segment::Kind::Video) {
+    if (s.kind == runtime::Segment::Kind::Video) {
       out.push_back(att::Segment::video(s.t, s.h, s.w));
     } else {
       out.push_back(att::Segment::text(s.length));

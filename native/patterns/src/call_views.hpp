@@ -17,10 +17,10 @@ struct CallViews {
   attention::HeadsView q, k, v;  // one head each; q holds the call's n_q rows, k/v the whole sequence
   attention::OutputView out;
 };
-CallViews views_of(const qwen2_5_vl::AttentionCall& call);
+CallViews views_of(const runtime::AttentionCall& call);
 
 // The core's layout of the first n tokens of the runtime's sequence layout.
-attention::ModalityLayout layout_of(const std::vector<qwen2_5_vl::Segment>* segments, std::int64_t n);
+attention::ModalityLayout layout_of(const std::vector<runtime::Segment>* segments, std::int64_t n);
 
 // Throws mmi::runtime::Error(Cancelled) when the flag is raised.
 void check_cancel(const std::atomic<bool>* cancel);

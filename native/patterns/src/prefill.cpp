@@ -37,7 +37,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 // Queries that continue a KV cache: row i (position q_begin + i) attends keys [0, q_begin + i], exactly. The core's
 // kernels take fresh pre-fills only, and follow-up questions are short.
-void continued_dense(const qwen2_5_vl::AttentionCall& c) {
+void continued_dense(const runtime::AttentionCall& c) {
   const std::int64_t d = c.head_dim;
   std::vector<float> p(static_cast<std::size_t>(c.q_begin + c.n_q));
   for (std::int64_t i = 0; i < c.n_q; ++i) {
@@ -73,10 +73,10 @@ void check_sizes(const qwen2_5_vl::Model& model, const PatternFile& file) {
 
 }  // namespace
 
-qwen2_5_vl::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+runtime::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
                                        std::int64_t dense_below_tokens) {
   const auto& text = model.config().text;
-  qwen2_5_vl::HeadPatterns out{text.layers, text.heads, {}};
+  runtime::HeadPatterns out{text.layers, text.heads, {}};
   if (file != nullptr) check_sizes(model, *file);
   if (file != nullptr && n >= dense_below_tokens) {
     out.configs = to_configs(*file, n);
@@ -113,7 +113,7 @@ bool SparsePrefill::wants_heatmap(std::int64_t layer, std::int64_t head) const {
          });
 }
 
-void SparsePrefill::run(const qwen2_5_vl::AttentionCall& call) const {
+void SparsePrefill::run(const runtime::AttentionCall& call) const {
   try {
     run_head(call);
   } catch (const att::Error& e) {
@@ -121,7 +121,7 @@ void SparsePrefill::run(const qwen2_5_vl::AttentionCall& call) const {
   }
 }
 
-void SparsePrefill::run_head(const qwen2_5_vl::AttentionCall& c) const {
+void SparsePrefill::run_head(const runtime::AttentionCall& c) const {
   detail::check_cancel(options_.cancel);
   const std::int64_t n = c.q_begin + c.n_q;
   HeadReport report;

@@ -46,13 +46,13 @@ void report(const SearchControl& control, SearchProgress::Stage stage, std::int6
 // backend computes the attention itself), and its heads' candidate scores for layers not yet in the state. Heads
 // run in parallel on the host's cores, each into its own slot, one thread each (the scores do not depend on the
 // thread count).
-class ScoringObserver final : public qwen2_5_vl::PrefillObserver {
+class ScoringObserver final : public runtime::PrefillObserver {
  public:
   ScoringObserver(const SearchState& state, std::int64_t prompt, const SearchSettings& settings,
                   const SearchControl& control)
       : state_(state), prompt_(prompt), settings_(settings), control_(control) {}
 
-  void observe(const qwen2_5_vl::LayerQk& seen) override {
+  void observe(const runtime::LayerQk& seen) override {
     if (state_.done(prompt_, seen.layer)) return;
     if (seen.q_begin != 0) {
       throw Error(ErrorCode::InvalidInput, "", "model", "the search pre-fills each prompt into a fresh cache");
@@ -118,9 +118,9 @@ CalibrationInput describe(const qwen2_5_vl::Model& model, const CalibrationPromp
 std::vector<float> encode_videos(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, std::int64_t prompt,
                                  const SearchState& state, const SearchControl& control) {
   std::vector<float> features;
-  qwen2_5_vl::RunControl rc;
+  runtime::RunControl rc;
   rc.cancel = control.cancel;
-  rc.on_progress = [&](qwen2_5_vl::Stage, std::int64_t, std::int64_t) {
+  rc.on_progress = [&](runtime::Stage, std::int64_t, std::int64_t) {
     report(control, SearchProgress::Stage::encoding, prompt, 0, state);
   };
   for (const auto& video : p.videos) {
@@ -139,15 +139,15 @@ void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, s
     features = encoded;
   }
   ScoringObserver observer(state, prompt, settings, control);
-  qwen2_5_vl::RunControl rc;
+  runtime::RunControl rc;
   rc.cancel = control.cancel;
-  rc.on_progress = [&](qwen2_5_vl::Stage stage, std::int64_t done, std::int64_t) {
-    if (stage != qwen2_5_vl::Stage::Prefill) return;
+  rc.on_progress = [&](runtime::Stage stage, std::int64_t done, std::int64_t) {
+    if (stage != runtime::Stage::Prefill) return;
     const std::int64_t layer = done - 1;
     if (!state.done(prompt, layer)) state.record(prompt, layer, observer.take(layer));
     report(control, SearchProgress::Stage::scoring, prompt, layer, state);
   };
-  qwen2_5_vl::PrefillInput input;
+  runtime::PrefillInput input;
   input.ids = p.ids;
   input.positions = p.positions;
   input.video_features = features;

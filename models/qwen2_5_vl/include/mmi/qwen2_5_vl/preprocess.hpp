@@ -9,12 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "mmi/runtime/video_model.hpp"
+
 namespace mmi::qwen2_5_vl {
 
-struct GridTHW {
-  std::int64_t t = 0, h = 0, w = 0;  // temporal patches, patch rows, patch columns
-  std::int64_t patches() const { return t * h * w; }
-};
+using runtime::GridTHW;
 
 struct PreprocessorConfig {
   std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
@@ -29,10 +28,8 @@ struct PreprocessorConfig {
 // Reads preprocessor_config.json (absent keys keep the defaults above); Errors name the file and key.
 PreprocessorConfig read_preprocessor_config(const std::string& path);
 
-struct PixelValues {
-  std::vector<float> data;  // [grid.patches(), 3 · temporal_patch · patch · patch]
-  GridTHW grid;
-};
+// data: [grid.patches(), 3 · temporal_patch · patch · patch] in merge-block order.
+using runtime::PixelValues;
 
 // rgb: frames × height × width × 3 bytes. Error(InvalidInput) when the sizes do not fit the patch grid.
 PixelValues patchify(const std::uint8_t* rgb, std::int64_t frames, std::int64_t height, std::int64_t width,

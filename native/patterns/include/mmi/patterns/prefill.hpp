@@ -84,10 +84,10 @@ struct SparsePrefillOptions {
 // all dense when there is no file or n is below dense_below_tokens. The GPU runs dense, A-shape, vertical-slash and
 // grid heads and refuses the others.
 // Throws Error(WrongModel / WrongShape) when the file's sizes are not the model's.
-qwen2_5_vl::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+runtime::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
                                        std::int64_t dense_below_tokens = 16384);
 
-class SparsePrefill final : public qwen2_5_vl::PrefillAttention {
+class SparsePrefill final : public runtime::PrefillAttention {
  public:
   // `file` may be null (every head dense). Throws Error(WrongModel / WrongShape) when the file's sizes are not the
   // model's (the config hash is load_pattern_file's business), Error(InvalidInput) for a heatmap head out of range
@@ -96,7 +96,7 @@ class SparsePrefill final : public qwen2_5_vl::PrefillAttention {
                 SparsePrefillOptions options = {});
 
   // Errors: mmi::runtime::Error (Cancelled, NonFinite, Internal), like the runtime's own attention.
-  void run(const qwen2_5_vl::AttentionCall& call) const override;
+  void run(const runtime::AttentionCall& call) const override;
 
   // The heads that ran since construction or the last clear_reports(), ordered by (layer, head); a head that ran
   // again (a follow-up pre-fill) shows its latest run.
@@ -104,7 +104,7 @@ class SparsePrefill final : public qwen2_5_vl::PrefillAttention {
   void clear_reports();
 
  private:
-  void run_head(const qwen2_5_vl::AttentionCall& call) const;
+  void run_head(const runtime::AttentionCall& call) const;
   void deliver(HeadReport report, const HeadHeatmap* heatmap) const;
   bool wants_heatmap(std::int64_t layer, std::int64_t head) const;
 

@@ -82,9 +82,9 @@ struct CalibrationPrompt {
   std::string name;  // recorded in the file (e.g. the video's file name); valid UTF-8
   std::span<const std::int32_t> ids;
   std::span<const std::int64_t> positions;  // 3 × n
-  std::vector<qwen2_5_vl::GridTHW> video_grids;
+  std::vector<runtime::GridTHW> video_grids;
   std::span<const float> video_features;
-  std::span<const qwen2_5_vl::PixelValues> videos;
+  std::span<const runtime::PixelValues> videos;
 };
 
 // Runs the search on the model, on its device: the CPU or the GPU backend computes the dense pre-fill and shows the
