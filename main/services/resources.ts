@@ -81,7 +81,7 @@ export function resourcePaths(layout: AppLayout = appLayout()): ResourcePaths {
     addon: onDisk('build', 'addon', 'Release', 'mmi.node'),
     embedded: {
       modelDir: onDisk(...family, 'fixtures', 'tiny-a', 'model'),
-      patterns: onDisk(...family, 'patterns', 'tiny-a.json'),
+      patterns: onDisk(...family, 'patterns', 'tiny-a-showcase.json'),
       video: onDisk(...family, 'demo', 'testsrc2-4s.mp4'),
     },
   };

@@ -273,6 +273,27 @@ describe('asking about a video in a browser, answered by the engine', () => {
     await shot('12-heatmaps');
   });
 
+  it('shows every pattern family of the bundled file, and a grid head in its permuted order', async () => {
+    const explorer = page.getByRole('region', { name: 'Heatmap explorer' });
+    const key = (
+      await explorer.getByRole('list', { name: 'Patterns' }).locator('li').allTextContents()
+    ).sort();
+    expect(key).toEqual(['2D-boundary', 'A-shape', 'Q-boundary', 'block-sparse', 'grid', 'vertical-slash']);
+    await explorer
+      .getByRole('gridcell', { name: /: grid, .*, heatmap$/ })
+      .first()
+      .click();
+    await expect.poll(() => explorer.getByTestId('head-pattern').textContent()).toBe('grid');
+    const original = await canvasPixels('heatmap-original');
+    const permuted = await canvasPixels('heatmap-permuted');
+    expect(original.painted).toBeGreaterThan(0);
+    expect(permuted.painted).toBeGreaterThan(0);
+    // The grid permutation brings the video's strided lines together: not the same picture as the original order.
+    expect(permuted.digest).not.toBe(original.digest);
+    await explorer.getByTestId('heatmap-permuted').scrollIntoViewIfNeeded();
+    await shot('12b-grid-head-permuted');
+  });
+
   it('answers a follow-up from the cache and lists both questions', async () => {
     await page.getByLabel('Follow-up question').fill('And then?');
     await page.getByRole('button', { name: 'Ask a follow-up' }).click();
