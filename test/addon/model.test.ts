@@ -310,6 +310,22 @@ describe('hostile model folders give typed errors naming the file and tensor', (
     );
     expect(e.code).toBe('MMI_UNSUPPORTED_MODEL');
 
+    // No family reads the folder: the C API's registry says what config.json names and which families there are.
+    e = await rejection(
+      Model.load(
+        await damaged(async (d) => {
+          const file = path.join(d, 'config.json');
+          const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+          config.model_type = 'llava';
+          config.architectures = ['LlavaForConditionalGeneration'];
+          await writeFile(file, JSON.stringify(config));
+        }),
+      ),
+    );
+    expect([e.code, e.kind, e.subject]).toEqual(['MMI_UNSUPPORTED_MODEL', 'UnsupportedModel', 'model_type']);
+    expect(e.message).toContain("model_type 'llava' and architectures LlavaForConditionalGeneration");
+    expect(e.message).toContain('families: qwen2_5_vl');
+
     e = await rejection(
       Model.load(
         await damaged((d) => copyFile(path.join(d, 'tokenizer.json'), path.join(d, 'model.safetensors'))),

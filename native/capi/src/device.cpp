@@ -66,12 +66,12 @@ mmi_device resolve_device(int32_t requested, const Devices& devices) {
   return devices.gpu_usable ? MMI_DEVICE_GPU : MMI_DEVICE_CPU;
 }
 
-qwen2_5_vl::Backend model_backend(int32_t requested) {
+runtime::Backend model_backend(int32_t requested) {
   check_device(requested);
   const std::string forced = requested == MMI_DEVICE_AUTO ? device_override() : "";
-  if (requested == MMI_DEVICE_CPU || forced == "cpu") return qwen2_5_vl::Backend::Cpu;
-  if (requested == MMI_DEVICE_GPU || forced == "gpu") return qwen2_5_vl::Backend::Cuda;
-  return qwen2_5_vl::Backend::Auto;
+  if (requested == MMI_DEVICE_CPU || forced == "cpu") return runtime::Backend::Cpu;
+  if (requested == MMI_DEVICE_GPU || forced == "gpu") return runtime::Backend::Cuda;
+  return runtime::Backend::Auto;
 }
 
 bool on_gpu(const mmi_model& model) { return model.model->info().backend.rfind("cuda", 0) == 0; }

@@ -7,7 +7,7 @@
 
 #include "handles.hpp"
 #include "mmi.h"
-#include "mmi/qwen2_5_vl/model.hpp"
+#include "mmi/runtime/video_model.hpp"
 
 namespace mmi::capi {
 
@@ -29,7 +29,7 @@ mmi_device resolve_device(int32_t requested, const Devices& devices);
 
 // The runtime's backend for a model load: Cpu or Cuda when the caller or MMI_DEVICE names one, else Auto (the
 // runtime's own test for a usable GPU). Throws runtime::Error(InvalidInput) for an unknown device.
-qwen2_5_vl::Backend model_backend(int32_t requested);
+runtime::Backend model_backend(int32_t requested);
 
 // Whether the model was loaded on the GPU.
 bool on_gpu(const mmi_model& model);

@@ -20,7 +20,7 @@ constexpr int64_t kDenseBelowTokens = 16384;  // mmi_attention_options' default,
 
 }  // namespace
 
-GpuPrefill::GpuPrefill(const qwen2_5_vl::Model& model, const mmi_attention_options& options, int64_t cached,
+GpuPrefill::GpuPrefill(const runtime::VideoModel& model, const mmi_attention_options& options, int64_t cached,
                        int64_t count)
     : file_(options.patterns != nullptr ? options.patterns->file.get() : nullptr),
       cached_(cached),
@@ -36,7 +36,7 @@ GpuPrefill::GpuPrefill(const qwen2_5_vl::Model& model, const mmi_attention_optio
                 "the recall floor is measured by the CPU backend only; load the model on the CPU (device cpu, or "
                 "MMI_DEVICE=cpu) to use it");
   }
-  const auto& text = model.config().text;
+  const runtime::TextShape text = model.text_shape();
   if (cached_ == 0) {
     patterns_ = patterns::head_patterns(model, file_, count_, dense_below_);
   } else {
@@ -46,7 +46,7 @@ GpuPrefill::GpuPrefill(const qwen2_5_vl::Model& model, const mmi_attention_optio
                         [](const att::PatternConfig& c) { return c.pattern != att::Pattern::dense; });
 }
 
-void GpuPrefill::report(const qwen2_5_vl::RunStats& stats, const mmi_attention_options& options) const {
+void GpuPrefill::report(const runtime::RunStats& stats, const mmi_attention_options& options) const {
   if (options.on_head == nullptr) return;
   const int64_t keys = cached_ + count_;
   for (int64_t l = 0; l < patterns_.layers; ++l) {

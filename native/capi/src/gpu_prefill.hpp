@@ -10,7 +10,7 @@
 
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
+#include "mmi/runtime/video_model.hpp"
 
 namespace mmi::capi {
 
@@ -18,17 +18,17 @@ class GpuPrefill {
  public:
   // cached: tokens already in the session; count: tokens this pre-fill appends. Throws runtime::Error(InvalidInput)
   // for heatmaps or a recall floor, patterns::Error for a file of another model's shape.
-  GpuPrefill(const qwen2_5_vl::Model& model, const mmi_attention_options& options, int64_t cached, int64_t count);
+  GpuPrefill(const runtime::VideoModel& model, const mmi_attention_options& options, int64_t cached, int64_t count);
 
   // For PrefillInput::patterns: null when every head runs dense (the GPU's dense path takes any head dim).
-  const qwen2_5_vl::HeadPatterns* patterns() const { return sparse_ ? &patterns_ : nullptr; }
+  const runtime::HeadPatterns* patterns() const { return sparse_ ? &patterns_ : nullptr; }
 
   // Calls options.on_head for every (layer, head) in order, after the pre-fill.
-  void report(const qwen2_5_vl::RunStats& stats, const mmi_attention_options& options) const;
+  void report(const runtime::RunStats& stats, const mmi_attention_options& options) const;
 
  private:
   const patterns::PatternFile* file_;
-  qwen2_5_vl::HeadPatterns patterns_;
+  runtime::HeadPatterns patterns_;
   int64_t cached_, count_, dense_below_;
   bool sparse_ = false;
 };

@@ -1,5 +1,5 @@
-// The C API over the Qwen2.5-VL runtime (models/qwen2_5_vl/include/mmi/qwen2_5_vl/model.hpp): models, video
-// encoders, videos and sessions as opaque handles. The runtime computes with a model from one thread at a time, so
+// The C API over the model runtime (mmi/runtime/video_model.hpp), for the family a folder's config.json names
+// (families.hpp): models, video encoders, videos and sessions as opaque handles. The runtime computes with a model from one thread at a time, so
 // every computing call (encoder push/finish, pre-fill, decode) holds the model's lock; a session's own lock guards
 // its cache, so reading one session's state never waits for another session's work. A model runs on the device
 // mmi_device picks (device.cpp); on the GPU a pre-fill's attention options become per-head patterns (gpu_prefill).
@@ -15,16 +15,17 @@
 
 #include "cancel.hpp"
 #include "device.hpp"
+#include "families.hpp"
 #include "guard.hpp"
 #include "gpu_prefill.hpp"
 #include "handles.hpp"
 #include "mmi.h"
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/patterns/prefill.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
+#include "mmi/runtime/video_model.hpp"
 
-namespace q = mmi::qwen2_5_vl;
+namespace rt = mmi::runtime;
 namespace pt = mmi::patterns;
 using mmi::capi::guarded;
 using mmi::runtime::Error;
@@ -34,13 +35,13 @@ struct mmi_encoder {
   mmi_model* model = nullptr;
   int64_t height = 0, width = 0;
   const mmi_run_options* run = nullptr;  // the push/finish in progress: where the encoder's progress goes
-  std::unique_ptr<q::VideoEncoder> encoder;
+  std::unique_ptr<rt::VideoStream> encoder;
 };
 
 struct mmi_session {
   mmi_model* model = nullptr;
   mutable std::mutex mu;
-  std::unique_ptr<q::Session> session;
+  std::unique_ptr<rt::Conversation> session;
 };
 
 namespace {
@@ -54,20 +55,20 @@ void not_null(const T* p, const char* name) {
   require(p != nullptr, name, std::string(name) + " is null");
 }
 
-q::RunControl control_of(const mmi_run_options* run) {
-  q::RunControl c;
+rt::RunControl control_of(const mmi_run_options* run) {
+  rt::RunControl c;
   if (run == nullptr) return c;
   if (run->cancel != nullptr) c.cancel = &run->cancel->flag;
   if (run->progress != nullptr) {
     const mmi_progress_fn fn = run->progress;
     void* user = run->progress_user;
-    c.on_progress = [fn, user](q::Stage, int64_t done, int64_t total) { fn(user, done, total); };
+    c.on_progress = [fn, user](rt::Stage, int64_t done, int64_t total) { fn(user, done, total); };
   }
   return c;
 }
 
-void fill_segment(const q::Segment& s, mmi_segment* out) {
-  *out = s.kind == q::Segment::Kind::Video ? mmi_segment{MMI_VIDEO, s.length, s.t, s.h, s.w}
+void fill_segment(const rt::Segment& s, mmi_segment* out) {
+  *out = s.kind == rt::Segment::Kind::Video ? mmi_segment{MMI_VIDEO, s.length, s.t, s.h, s.w}
                                            : mmi_segment{MMI_TEXT, s.length, 0, 0, 0};
 }
 
@@ -113,7 +114,7 @@ void deliver_heatmap(const pt::HeadHeatmap& h, mmi_head_heatmap_fn fn, void* use
 }
 
 // The pattern layer's per-head hook for one pre-fill, its callbacks forwarded to the C callbacks.
-std::unique_ptr<pt::SparsePrefill> sparse_prefill(const q::Model& model, const mmi_attention_options& a,
+std::unique_ptr<pt::SparsePrefill> sparse_prefill(const rt::VideoModel& model, const mmi_attention_options& a,
                                                   const mmi_run_options* run) {
   require(a.heatmap_count >= 0 && (a.heatmap_count == 0 || a.heatmap_heads != nullptr), "heatmap_heads",
           "heatmap_heads is null");
@@ -162,7 +163,7 @@ mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi
     not_null(out, "out");
     *out = nullptr;
     not_null(dir, "dir");
-    q::LoadOptions o;
+    rt::LoadOptions o;
     int32_t device = MMI_DEVICE_AUTO;
     if (options != nullptr) {
       require(options->threads >= 0 && options->threads <= 1024, "threads", "must be in [0, 1024]");
@@ -175,8 +176,10 @@ mmi_status mmi_model_load(const char* dir, const mmi_model_options* options, mmi
     }
     o.backend = mmi::capi::model_backend(device);
     auto m = std::make_unique<mmi_model>();
-    m->model = q::Model::load(dir, o);
+    m->model = mmi::capi::family_of(dir).load(dir, o);
     m->dir = dir;
+    m->text = m->model->text_shape();
+    m->video = m->model->video_shape();
     m->threads = o.threads > 0 ? o.threads : static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
     for (const auto& d : m->model->info().dtypes) m->dtypes.push_back(d.c_str());
     for (const auto& f : m->model->info().files) m->files.push_back(f.c_str());
@@ -190,16 +193,16 @@ mmi_status mmi_model_info_get(const mmi_model* model, mmi_model_info* out) {
   return guarded([&] {
     not_null(model, "model");
     not_null(out, "out");
-    const q::ModelInfo& i = model->model->info();
-    const q::Config& c = model->model->config();
-    const q::PreprocessorConfig& p = model->model->preprocessor();
+    const rt::ModelInfo& i = model->model->info();
+    const rt::TextShape& t = model->text;
+    const rt::VideoShape& v = model->video;
     *out = mmi_model_info{i.family.c_str(),
                           i.vision_layers,
                           i.text_layers,
                           i.hidden,
-                          c.text.heads,
-                          c.text.kv_heads,
-                          c.text.head_dim,
+                          t.heads,
+                          t.kv_heads,
+                          t.head_dim,
                           i.vocab,
                           i.tensors,
                           i.weight_bytes,
@@ -207,17 +210,17 @@ mmi_status mmi_model_info_get(const mmi_model* model, mmi_model_info* out) {
                           static_cast<int64_t>(model->dtypes.size()),
                           model->files.data(),
                           static_cast<int64_t>(model->files.size()),
-                          c.video_token_id,
-                          c.vision_start_token_id,
-                          c.vision_end_token_id,
-                          c.eos_token_ids.data(),
-                          static_cast<int64_t>(c.eos_token_ids.size()),
-                          c.vision.patch,
-                          c.vision.merge,
-                          c.vision.temporal_patch,
-                          c.vision.tokens_per_second,
-                          p.min_pixels,
-                          p.max_pixels,
+                          v.video_token,
+                          v.vision_start_token,
+                          v.vision_end_token,
+                          v.eos_tokens.data(),
+                          static_cast<int64_t>(v.eos_tokens.size()),
+                          v.patch,
+                          v.merge,
+                          v.temporal_patch,
+                          v.tokens_per_second,
+                          v.min_pixels,
+                          v.max_pixels,
                           model->threads,
                           mmi::capi::on_gpu(*model) ? MMI_DEVICE_GPU : MMI_DEVICE_CPU,
                           i.backend.c_str()};
@@ -234,13 +237,13 @@ mmi_status mmi_encoder_create(mmi_model* model, int64_t height, int64_t width, m
     e->model = model;
     e->height = height;
     e->width = width;
-    q::RunControl control;
+    rt::RunControl control;
     control.cancel = cancel != nullptr ? &cancel->flag : nullptr;
     mmi_encoder* self = e.get();
-    control.on_progress = [self](q::Stage, int64_t done, int64_t total) {
+    control.on_progress = [self](rt::Stage, int64_t done, int64_t total) {
       if (self->run != nullptr && self->run->progress != nullptr) self->run->progress(self->run->progress_user, done, total);
     };
-    e->encoder = std::make_unique<q::VideoEncoder>(*model->model, height, width, control);
+    e->encoder = model->model->stream_video(height, width, control);
     *out = e.release();
   });
 }
@@ -280,9 +283,9 @@ mmi_status mmi_encoder_finish(mmi_encoder* encoder, const mmi_run_options* run, 
     } reset{encoder};
     auto v = std::make_unique<mmi_video>();
     v->features = encoder->encoder->finish(&v->grid);
-    const q::Config& c = encoder->model->model->config();
-    v->hidden = c.text.hidden;
-    v->tokens = v->grid.t * (v->grid.h / c.vision.merge) * (v->grid.w / c.vision.merge);
+    const mmi_model& m = *encoder->model;
+    v->hidden = m.text.hidden;
+    v->tokens = v->grid.t * (v->grid.h / m.video.merge) * (v->grid.w / m.video.merge);
     *out = v.release();
   });
 }
@@ -339,7 +342,7 @@ mmi_status mmi_session_create(mmi_model* model, int64_t kv_capacity, mmi_session
     require(kv_capacity >= 0 && kv_capacity < (int64_t{1} << 31), "kv_capacity", "must be in [0, 2^31)");
     auto s = std::make_unique<mmi_session>();
     s->model = model;
-    s->session = std::make_unique<q::Session>(*model->model, kv_capacity);
+    s->session = model->model->open_conversation(kv_capacity);
     *out = s.release();
   });
 }
@@ -359,24 +362,24 @@ mmi_status mmi_session_prefill(mmi_session* session, const mmi_prefill_input* in
     require(input->position_count == 0 || input->positions != nullptr, "positions", "positions is null");
     require(input->video_count >= 0 && (input->video_count == 0 || input->videos != nullptr), "videos",
             "videos is null");
-    const int64_t vocab = session->model->model->config().text.vocab;
+    const int64_t vocab = session->model->text.vocab;
     require(logits == nullptr ? logits_length == 0 : logits_length == vocab, "logits",
             "must hold the vocabulary (" + std::to_string(vocab) + " floats), got " + std::to_string(logits_length));
 
     std::vector<float> features;
-    std::vector<q::GridTHW> grids;
+    std::vector<rt::GridTHW> grids;
     for (int64_t i = 0; i < input->video_count; ++i) {
       const mmi_video* v = input->videos[i];
       require(v != nullptr, "videos", "video " + std::to_string(i) + " is null");
       features.insert(features.end(), v->features.begin(), v->features.end());
       grids.push_back(v->grid);
     }
-    q::PrefillInput in;
+    rt::PrefillInput in;
     in.ids = std::span(input->ids, static_cast<size_t>(input->id_count));
     if (input->position_count > 0) in.positions = std::span(input->positions, static_cast<size_t>(input->position_count));
     in.video_features = features;
     in.video_grids = grids;
-    const q::Model& model = *session->model->model;
+    const rt::VideoModel& model = *session->model->model;
     const bool gpu = mmi::capi::on_gpu(*session->model);
     std::unique_ptr<pt::SparsePrefill> hook;
     if (input->attention != nullptr && !gpu) {
@@ -408,7 +411,7 @@ mmi_status mmi_session_decode(mmi_session* session, const mmi_decode_options* op
     require(options->stop_count >= 0 && (options->stop_count == 0 || options->stop_ids != nullptr), "stop_ids",
             "stop_ids is null");
     require(capacity >= 0 && (capacity == 0 || tokens_out != nullptr), "tokens_out", "tokens_out is null");
-    q::DecodeOptions o;
+    rt::DecodeOptions o;
     o.max_tokens = options->max_tokens;
     o.temperature = options->temperature;
     o.top_p = options->top_p == 0.0f ? 1.0f : options->top_p;
@@ -418,13 +421,13 @@ mmi_status mmi_session_decode(mmi_session* session, const mmi_decode_options* op
     std::function<bool(int32_t)> each;
     if (on_token != nullptr) each = [on_token, user](int32_t t) { return on_token(user, t) != 0; };
     const std::scoped_lock lock(session->mu, session->model->mu);
-    const q::DecodeResult r = session->session->decode(o, each, control_of(run));
+    const rt::DecodeResult r = session->session->decode(o, each, control_of(run));
     const auto n = static_cast<int64_t>(r.tokens.size());
     if (tokens_out != nullptr) std::copy_n(r.tokens.begin(), std::min(n, capacity), tokens_out);
     if (out != nullptr) {
-      *out = mmi_decode_result{n, r.stop == q::DecodeResult::Stop::StopToken   ? MMI_STOP_TOKEN
-                                  : r.stop == q::DecodeResult::Stop::MaxTokens ? MMI_STOP_MAX_TOKENS
-                                                                               : MMI_STOP_CALLER};
+      *out = mmi_decode_result{n, r.stop == rt::DecodeResult::Stop::StopToken   ? MMI_STOP_TOKEN
+                                  : r.stop == rt::DecodeResult::Stop::MaxTokens ? MMI_STOP_MAX_TOKENS
+                                                                                : MMI_STOP_CALLER};
     }
   });
 }

@@ -9,7 +9,7 @@
 #include "mmi/attention/error.hpp"
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/tensor.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
+#include "mmi/runtime/prefill_hooks.hpp"
 
 namespace mmi::patterns::detail {
 

@@ -1,16 +1,17 @@
 // The identity a pattern file records for the model it was made for.
 #include <string_view>
+#include <utility>
 
 #include "mmi/patterns/error.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
 #include "mmi/runtime/mapped_file.hpp"
+#include "mmi/runtime/video_model.hpp"
 #include "sha256.hpp"
 
 namespace mmi::patterns {
 
-ModelIdentity model_identity(const qwen2_5_vl::Model& model, const std::filesystem::path& model_dir) {
+ModelIdentity model_identity(const runtime::VideoModel& model, const std::filesystem::path& model_dir) {
   const std::filesystem::path config = model_dir / "config.json";
   std::string hash;
   try {
@@ -21,8 +22,13 @@ ModelIdentity model_identity(const qwen2_5_vl::Model& model, const std::filesyst
     throw Error(e.code() == runtime::ErrorCode::FileNotFound ? ErrorCode::FileNotFound : ErrorCode::FileUnreadable,
                 config.string(), "", e.detail());
   }
-  const auto& text = model.config().text;
-  return ModelIdentity{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim, hash};
+  return model_sizes(model, std::move(hash));
+}
+
+ModelIdentity model_sizes(const runtime::VideoModel& model, std::string config_sha256) {
+  const runtime::TextShape text = model.text_shape();
+  return ModelIdentity{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
+                       std::move(config_sha256)};
 }
 
 }  // namespace mmi::patterns

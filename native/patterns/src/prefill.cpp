@@ -65,17 +65,15 @@ void continued_dense(const runtime::AttentionCall& c) {
 namespace {
 
 // Sizes must match; whether the config hash must too is the loader's decision (LoadOptions).
-void check_sizes(const qwen2_5_vl::Model& model, const PatternFile& file) {
-  const auto& text = model.config().text;
-  check_model(file, ModelIdentity{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
-                                  file.model.config_sha256});
+void check_sizes(const runtime::VideoModel& model, const PatternFile& file) {
+  check_model(file, model_sizes(model, file.model.config_sha256));
 }
 
 }  // namespace
 
-runtime::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+runtime::HeadPatterns head_patterns(const runtime::VideoModel& model, const PatternFile* file, std::int64_t n,
                                        std::int64_t dense_below_tokens) {
-  const auto& text = model.config().text;
+  const runtime::TextShape text = model.text_shape();
   runtime::HeadPatterns out{text.layers, text.heads, {}};
   if (file != nullptr) check_sizes(model, *file);
   if (file != nullptr && n >= dense_below_tokens) {
@@ -86,11 +84,11 @@ runtime::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const Patter
   return out;
 }
 
-SparsePrefill::SparsePrefill(const qwen2_5_vl::Model& model, std::shared_ptr<const PatternFile> file,
+SparsePrefill::SparsePrefill(const runtime::VideoModel& model, std::shared_ptr<const PatternFile> file,
                              SparsePrefillOptions options)
     : file_(std::move(file)), options_(std::move(options)) {
-  layers_ = model.config().text.layers;
-  heads_ = model.config().text.heads;
+  layers_ = model.text_shape().layers;
+  heads_ = model.text_shape().heads;
   if (file_) check_sizes(model, *file_);
   auto bad = [](const std::string& where, const std::string& detail) {
     throw Error(ErrorCode::InvalidInput, "", where, detail);

@@ -97,11 +97,12 @@ class ScoringObserver final : public runtime::PrefillObserver {
   std::int64_t layer_ = -1;
 };
 
-CalibrationInput describe(const qwen2_5_vl::Model& model, const CalibrationPrompt& p) {
+CalibrationInput describe(const runtime::VideoModel& model, const CalibrationPrompt& p) {
   CalibrationInput in;
   in.name = p.name;
   in.tokens = static_cast<std::int64_t>(p.ids.size());
-  for (std::int32_t id : p.ids) in.video_tokens += id == model.config().video_token_id ? 1 : 0;
+  const std::int32_t video_token = model.video_shape().video_token;
+  for (std::int32_t id : p.ids) in.video_tokens += id == video_token ? 1 : 0;
   detail::Sha256 h;
   hash_span(h, "ids", p.ids);
   hash_span(h, "positions", p.positions);
@@ -115,7 +116,7 @@ CalibrationInput describe(const qwen2_5_vl::Model& model, const CalibrationPromp
   return in;
 }
 
-std::vector<float> encode_videos(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, std::int64_t prompt,
+std::vector<float> encode_videos(const runtime::VideoModel& model, const CalibrationPrompt& p, std::int64_t prompt,
                                  const SearchState& state, const SearchControl& control) {
   std::vector<float> features;
   runtime::RunControl rc;
@@ -130,7 +131,7 @@ std::vector<float> encode_videos(const qwen2_5_vl::Model& model, const Calibrati
   return features;
 }
 
-void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, std::int64_t prompt, SearchState& state,
+void search_prompt(const runtime::VideoModel& model, const CalibrationPrompt& p, std::int64_t prompt, SearchState& state,
                    const SearchSettings& settings, const SearchControl& control) {
   std::vector<float> encoded;
   std::span<const float> features = p.video_features;
@@ -153,19 +154,15 @@ void search_prompt(const qwen2_5_vl::Model& model, const CalibrationPrompt& p, s
   input.video_features = features;
   input.video_grids = p.video_grids;
   input.observer = &observer;
-  qwen2_5_vl::Session session(model);
-  session.prefill(input, rc);
+  model.open_conversation()->prefill(input, rc);
 }
 
 }  // namespace
 
-PatternFile search_patterns(const qwen2_5_vl::Model& model, const ModelIdentity& identity,
+PatternFile search_patterns(const runtime::VideoModel& model, const ModelIdentity& identity,
                             std::span<const CalibrationPrompt> prompts, const SearchSettings& settings,
                             const SearchControl& control) {
-  const auto& text = model.config().text;
-  const ModelIdentity sizes{model.info().family, text.layers, text.heads, text.kv_heads, text.head_dim,
-                            identity.config_sha256};
-  if (!(sizes == identity)) {
+  if (!(model_sizes(model, identity.config_sha256) == identity)) {
     throw Error(ErrorCode::InvalidInput, "", "identity", "does not describe the model (family or sizes differ)");
   }
   std::vector<CalibrationInput> inputs;

@@ -13,6 +13,8 @@
 // Tokenisation, the chat template, frame sampling and M-RoPE position ids are the prompt rules' job (TypeScript,
 // models/qwen2_5_vl/*.ts); this runtime takes token ids and their 3×N positions.
 // Errors are mmi::runtime::Error (typed, naming file and tensor); cancellation raises Error(Cancelled).
+// Model, Session and VideoEncoder are the runtime's VideoModel, Conversation and VideoStream
+// (mmi/runtime/video_model.hpp), which the C API and native/patterns use; family.hpp names the family to the C API.
 #pragma once
 
 #include <atomic>
@@ -61,21 +63,30 @@ struct VisionTrace {
   std::vector<float> merger_out;                // [cells, out_hidden], window order
 };
 
-class Model {
+class Model final : public runtime::VideoModel {
  public:
   static std::unique_ptr<Model> load(const std::filesystem::path& dir, const LoadOptions& options = {});
-  ~Model();
+  ~Model() override;
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
   const Config& config() const;
   const PreprocessorConfig& preprocessor() const;
-  const ModelInfo& info() const;
+  const ModelInfo& info() const override;
+  runtime::TextShape text_shape() const override;
+  runtime::VideoShape video_shape() const override;
 
   // Vision features [t·(h/2)·(w/2), hidden] for one video's pixel values, in the order of its <|video_pad|>
   // tokens. Encoded a few temporal patches at a time.
-  std::vector<float> encode_video(const PixelValues& pixels, const RunControl& control = {},
-                                  VisionTrace* trace = nullptr) const;
+  std::vector<float> encode_video(const PixelValues& pixels, const RunControl& control = {}) const override {
+    return encode_video(pixels, control, nullptr);
+  }
+  std::vector<float> encode_video(const PixelValues& pixels, const RunControl& control, VisionTrace* trace) const;
+
+  // A VideoEncoder of this model; a Session of this model.
+  std::unique_ptr<runtime::VideoStream> stream_video(std::int64_t height, std::int64_t width,
+                                                     const RunControl& control = {}) const override;
+  std::unique_ptr<runtime::Conversation> open_conversation(std::int64_t kv_capacity = 0) const override;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -88,18 +99,18 @@ class Model {
 // Streams one video through the vision tower with bounded memory: frames (already sampled and resized to
 // height × width, RGB) are pushed in order; every complete chunk of temporal patches is patchified and encoded
 // at once, so only one chunk of frames and pixel values is held besides the features.
-class VideoEncoder {
+class VideoEncoder final : public runtime::VideoStream {
  public:
   VideoEncoder(const Model& model, std::int64_t height, std::int64_t width, const RunControl& control = {});
-  ~VideoEncoder();
+  ~VideoEncoder() override;
   VideoEncoder(const VideoEncoder&) = delete;
   VideoEncoder& operator=(const VideoEncoder&) = delete;
 
   // rgb: frames × height × width × 3 bytes.
-  void push(const std::uint8_t* rgb, std::int64_t frames);
+  void push(const std::uint8_t* rgb, std::int64_t frames) override;
   // Encodes what is left (an odd last frame is repeated) and returns the features [t·(h/2)·(w/2), hidden] with
   // the grid; the encoder is empty afterwards.
-  std::vector<float> finish(GridTHW* grid);
+  std::vector<float> finish(GridTHW* grid) override;
 
  private:
   void encode_pending(std::int64_t frames);
@@ -121,28 +132,31 @@ struct ForwardTrace {
 
 // A conversation: the KV cache and positions of everything pre-filled or decoded so far. Follow-up questions
 // pre-fill only their new tokens after the cached video prefix.
-class Session {
+class Session final : public runtime::Conversation {
  public:
   explicit Session(const Model& model, std::int64_t kv_capacity = 0);
-  ~Session();
+  ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Appends ids to the cache; returns the logits of the last one [vocab].
-  std::vector<float> prefill(const PrefillInput& input, const RunControl& control = {}, ForwardTrace* trace = nullptr);
+  std::vector<float> prefill(const PrefillInput& input, const RunControl& control = {}) override {
+    return prefill(input, control, nullptr);
+  }
+  std::vector<float> prefill(const PrefillInput& input, const RunControl& control, ForwardTrace* trace);
 
   // Samples from the last logits, feeds each token back, calls on_token for each (return false to stop).
   // Every emitted token, the stop token included, ends up in the cache.
   DecodeResult decode(const DecodeOptions& options, const std::function<bool(std::int32_t)>& on_token,
-                      const RunControl& control = {});
+                      const RunControl& control = {}) override;
 
-  std::int64_t length() const;         // tokens in the cache
-  std::int64_t next_position() const;  // the position the next text token gets (all three rows)
-  const std::vector<Segment>& layout() const;
-  const std::vector<float>& last_logits() const;
-  const RunStats& stats() const;       // of the last pre-fill
+  std::int64_t length() const override;         // tokens in the cache
+  std::int64_t next_position() const override;  // the position the next text token gets (all three rows)
+  const std::vector<Segment>& layout() const override;
+  const std::vector<float>& last_logits() const override;
+  const RunStats& stats() const override;       // of the last pre-fill
   // Drops everything after the first `length` tokens (e.g. to ask another question about the same video).
-  void rewind(std::int64_t length);
+  void rewind(std::int64_t length) override;
 
   struct State;
 

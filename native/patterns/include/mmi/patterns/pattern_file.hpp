@@ -16,8 +16,8 @@
 
 #include "mmi/attention/patterns.hpp"
 
-namespace mmi::qwen2_5_vl {
-class Model;
+namespace mmi::runtime {
+class VideoModel;
 }
 
 namespace mmi::patterns {
@@ -111,7 +111,9 @@ struct ModelIdentity {
 };
 
 // The identity of a loaded model; reads `model_dir`/config.json for its hash.
-ModelIdentity model_identity(const qwen2_5_vl::Model& model, const std::filesystem::path& model_dir);
+ModelIdentity model_identity(const runtime::VideoModel& model, const std::filesystem::path& model_dir);
+// The model's family and sizes with the given config hash.
+ModelIdentity model_sizes(const runtime::VideoModel& model, std::string config_sha256);
 
 struct CalibrationInput {
   std::string name;               // the caller's label (e.g. the video's file name)

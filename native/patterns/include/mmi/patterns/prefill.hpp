@@ -23,7 +23,7 @@
 #include "mmi/attention/heatmap.hpp"
 #include "mmi/attention/patterns.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
+#include "mmi/runtime/video_model.hpp"
 
 namespace mmi::patterns {
 
@@ -84,7 +84,7 @@ struct SparsePrefillOptions {
 // all dense when there is no file or n is below dense_below_tokens. The GPU runs dense, A-shape, vertical-slash and
 // grid heads and refuses the others.
 // Throws Error(WrongModel / WrongShape) when the file's sizes are not the model's.
-runtime::HeadPatterns head_patterns(const qwen2_5_vl::Model& model, const PatternFile* file, std::int64_t n,
+runtime::HeadPatterns head_patterns(const runtime::VideoModel& model, const PatternFile* file, std::int64_t n,
                                        std::int64_t dense_below_tokens = 16384);
 
 class SparsePrefill final : public runtime::PrefillAttention {
@@ -92,7 +92,7 @@ class SparsePrefill final : public runtime::PrefillAttention {
   // `file` may be null (every head dense). Throws Error(WrongModel / WrongShape) when the file's sizes are not the
   // model's (the config hash is load_pattern_file's business), Error(InvalidInput) for a heatmap head out of range
   // or negative options.
-  SparsePrefill(const qwen2_5_vl::Model& model, std::shared_ptr<const PatternFile> file,
+  SparsePrefill(const runtime::VideoModel& model, std::shared_ptr<const PatternFile> file,
                 SparsePrefillOptions options = {});
 
   // Errors: mmi::runtime::Error (Cancelled, NonFinite, Internal), like the runtime's own attention.

@@ -21,7 +21,7 @@
 #include "mmi/attention/layout.hpp"
 #include "mmi/attention/tensor.hpp"
 #include "mmi/patterns/pattern_file.hpp"
-#include "mmi/qwen2_5_vl/model.hpp"
+#include "mmi/runtime/video_model.hpp"
 #include "mmi/sparse_index.hpp"
 
 namespace mmi::patterns {
@@ -76,8 +76,8 @@ struct SearchControl {
   int threads = 0;  // threads scoring a layer's heads: 0 = all cores
 };
 
-// One calibration prompt for the model, as Session::prefill takes it. The video either as features (one row per
-// <|video_pad|> token, all videos in order) or as pixel values per video (encoded by the search).
+// One calibration prompt for the model, as Conversation::prefill takes it. The video either as features (one row per
+// video token, all videos in order) or as pixel values per video (encoded by the search).
 struct CalibrationPrompt {
   std::string name;  // recorded in the file (e.g. the video's file name); valid UTF-8
   std::span<const std::int32_t> ids;
@@ -91,7 +91,7 @@ struct CalibrationPrompt {
 // search every layer's q/k, whose heads are scored on the host's cores. `identity` must describe `model`
 // (model_identity()). Errors: Error (InvalidInput, Cancelled, CheckpointInvalid, FileUnwritable),
 // mmi::runtime::Error for prompts the model refuses.
-PatternFile search_patterns(const qwen2_5_vl::Model& model, const ModelIdentity& identity,
+PatternFile search_patterns(const runtime::VideoModel& model, const ModelIdentity& identity,
                             std::span<const CalibrationPrompt> prompts, const SearchSettings& settings,
                             const SearchControl& control = {});
 

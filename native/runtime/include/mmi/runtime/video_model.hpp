@@ -1,12 +1,17 @@
-// What a video-language model family takes and gives, whatever its graph: how it loads, one video's pixels and their
-// grid, a pre-fill's input (token ids, positions, video features or pixel sources, the attention hooks), a decode's
-// options and result, and what it reports about itself and its last pre-fill (docs/architecture.md §4).
+// A video-language model, whatever its family (docs/architecture.md §4): VideoModel (its sizes, vision features,
+// conversations) and Conversation (a KV cache: pre-fill, decode, rewind), what they take and give (how a folder
+// loads, one video's pixels and their grid, a pre-fill's input with its attention hooks, a decode's options and
+// result, what the model reports about itself and its last pre-fill), and ModelFamily, with which a family's
+// loader registers in the C API. native/patterns and native/capi use models through these alone.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -106,6 +111,87 @@ struct DecodeOptions {
 struct DecodeResult {
   std::vector<std::int32_t> tokens;  // including the stop token when one ended the answer
   enum class Stop { StopToken, MaxTokens, Caller } stop = Stop::MaxTokens;
+};
+
+// The language model's attention sizes (what a pattern file is made for) and its embedding and vocabulary sizes.
+struct TextShape {
+  std::int64_t layers = 0;
+  std::int64_t heads = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+  std::int64_t hidden = 0;
+  std::int64_t vocab = 0;
+};
+
+// What a prompt builder needs of the family's video input: the special tokens around and inside a video, the
+// tokens that end an answer, and how frames become tokens (patch side, merged cells, frames per temporal patch, the
+// pixel budget of a frame).
+struct VideoShape {
+  std::int32_t video_token = 0;
+  std::int32_t vision_start_token = 0;
+  std::int32_t vision_end_token = 0;
+  std::vector<std::int32_t> eos_tokens;
+  std::int64_t patch = 0;
+  std::int64_t merge = 0;
+  std::int64_t temporal_patch = 0;
+  std::int64_t tokens_per_second = 0;
+  std::int64_t min_pixels = 0;
+  std::int64_t max_pixels = 0;
+};
+
+// One video streamed through the vision tower with bounded memory: frames (already sampled and resized, RGB) are
+// pushed in order; finish() encodes what is left and returns the features [video tokens, hidden] with the grid.
+class VideoStream {
+ public:
+  virtual ~VideoStream() = default;
+  // rgb: frames × height × width × 3 bytes.
+  virtual void push(const std::uint8_t* rgb, std::int64_t frames) = 0;
+  virtual std::vector<float> finish(GridTHW* grid) = 0;
+};
+
+// A conversation: the KV cache and positions of everything pre-filled or decoded so far. Follow-up questions
+// pre-fill only their new tokens after the cached prefix.
+class Conversation {
+ public:
+  virtual ~Conversation() = default;
+  // Appends ids to the cache; returns the logits of the last one [vocab].
+  virtual std::vector<float> prefill(const PrefillInput& input, const RunControl& control = {}) = 0;
+  // Samples from the last logits, feeds each token back, calls on_token for each (return false to stop). Every
+  // emitted token, the stop token included, ends up in the cache.
+  virtual DecodeResult decode(const DecodeOptions& options, const std::function<bool(std::int32_t)>& on_token,
+                              const RunControl& control = {}) = 0;
+  virtual std::int64_t length() const = 0;         // tokens in the cache
+  virtual std::int64_t next_position() const = 0;  // the position the next text token gets (all three rows)
+  virtual const std::vector<Segment>& layout() const = 0;
+  virtual const std::vector<float>& last_logits() const = 0;
+  virtual const RunStats& stats() const = 0;  // of the last pre-fill
+  // Drops everything after the first `length` tokens (e.g. to ask another question about the same video).
+  virtual void rewind(std::int64_t length) = 0;
+};
+
+// A loaded video-language model, whatever its family: what the C API and native/patterns use of it. The work on
+// one model runs from one thread at a time.
+class VideoModel {
+ public:
+  virtual ~VideoModel() = default;
+  virtual const ModelInfo& info() const = 0;
+  virtual TextShape text_shape() const = 0;
+  virtual VideoShape video_shape() const = 0;
+  // Vision features [video tokens, hidden] for one video's pixel values, in the order of its video tokens.
+  virtual std::vector<float> encode_video(const PixelValues& pixels, const RunControl& control = {}) const = 0;
+  // A stream of frames of height × width into the vision tower.
+  virtual std::unique_ptr<VideoStream> stream_video(std::int64_t height, std::int64_t width,
+                                                    const RunControl& control = {}) const = 0;
+  // A conversation over this model (kv_capacity 0: the family's default); it must not outlive the model.
+  virtual std::unique_ptr<Conversation> open_conversation(std::int64_t kv_capacity = 0) const = 0;
+};
+
+// A model family as the C API knows it: the config.json values that name it and how to load a folder of it.
+struct ModelFamily {
+  std::string_view name;                         // "qwen2_5_vl"
+  std::vector<std::string_view> model_types;     // config.json's model_type values it reads
+  std::vector<std::string_view> architectures;   // config.json's architectures entries it reads
+  std::unique_ptr<VideoModel> (*load)(const std::filesystem::path& dir, const LoadOptions& options);
 };
 
 }  // namespace mmi::runtime
