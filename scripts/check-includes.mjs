@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks that the C++/CUDA sources include only the layers below their own (docs/architecture.md §2): kernels →
-// runtime → model families and patterns → C API → binding. Each public header lives under its layer's
-// include/mmi/<name>/ folder, so an include names the layer it reaches. Tools, benches and tests may include any
-// layer. Prints every include that breaks the table and exits 1 if there is one.
+// runtime (with the GPU model ops above it) → model families and patterns → C API → binding. Each public header lives
+// under its layer's include/mmi/<name>/ folder, so an include names the layer it reaches. A model family includes
+// no other family; the C API names a family only in its registry (native/capi/src/families.cpp). Tools, benches and
+// tests may include any layer. Prints every include that breaks the table and exits 1 if there is one.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,11 @@ function layerOfFile(file) {
   if (file.startsWith('native/addon/')) return 'binding';
   if (/^models\/[^/]+\/(src|include)\//.test(file)) return 'model';
   return null;
+}
+
+/** The family folder of a model source (models/<family>/...), or null. */
+function familyOfFile(file) {
+  return /^models\/([^/]+)\//.exec(file)?.[1] ?? null;
 }
 
 /** The layer an include names; null: a private header of the including folder. */
@@ -42,13 +48,15 @@ const mayInclude = {
   attention: [],
   ops: [],
   'attention-cuda': ['attention'],
-  'ops-cuda': ['ops'],
-  runtime: kernels,
+  // The model ops on the GPU allocate and check their calls through the runtime's CUDA layer.
+  'ops-cuda': ['ops', 'runtime'],
+  runtime: ['attention', 'ops', 'attention-cuda'],
   model: ['runtime', ...kernels],
   patterns: ['runtime', ...kernels],
   capi: ['model', 'patterns', 'runtime', ...kernels],
   binding: ['capi'],
 };
+const familyRegistry = 'native/capi/src/families.cpp';
 
 const files = execFileSync('git', ['ls-files', '*.cpp', '*.hpp', '*.h', '*.c', '*.cu', '*.cuh'], {
   cwd: root,
@@ -67,8 +75,17 @@ for (const file of files) {
       const m = /^\s*#\s*include\s+"([^"]+)"/.exec(line);
       if (!m) return;
       const target = layerOfInclude(m[1]);
-      if (target === null || target === layer || mayInclude[layer].includes(target)) return;
-      // A model family includes its own headers and no other family's.
+      if (target === null) return;
+      if (target === 'model') {
+        const family = /^mmi\/([^/]+)\//.exec(m[1])?.[1];
+        if (layer === 'model' && family !== familyOfFile(file)) {
+          broken.push(`${file}:${i + 1}: a model family includes another family's ${m[1]}`);
+        } else if (layer === 'capi' && file !== familyRegistry) {
+          broken.push(`${file}:${i + 1}: the C API names a family (${m[1]}) outside ${familyRegistry}`);
+        }
+        if (layer === 'model' || layer === 'capi') return;
+      }
+      if (target === layer || mayInclude[layer].includes(target)) return;
       broken.push(`${file}:${i + 1}: ${layer} includes ${m[1]} (${target})`);
     });
 }
