@@ -8,6 +8,7 @@ export const errorCodes = [
   // files and video
   'FILE_NOT_FOUND',
   'FILE_EMPTY',
+  'FILE_UNWRITABLE',
   'NOT_MEDIA',
   'NO_VIDEO_STREAM',
   'CORRUPT_MEDIA',
@@ -22,6 +23,7 @@ export const errorCodes = [
   // engine and models
   'ENGINE_UNAVAILABLE',
   'ENGINE_CRASHED',
+  'ENGINE_BUSY',
   'MODEL_INVALID',
   'PATTERN_FILE_INVALID',
   'OUT_OF_MEMORY',

@@ -12,10 +12,12 @@ import {
 // Runs one pattern job in a worker process of its own: starts it, sends the job once it is ready, hands its
 // progress on, and settles with its outcome. Cancelling asks the worker to stop (the engine checks between layers
 // and heads) and kills it if it has not ended soon after. A worker that dies without an outcome fails the job with
-// ENGINE_CRASHED and its last stderr; messages that do not parse are dropped.
+// ENGINE_CRASHED and its last stderr; messages that do not parse are dropped. A job ends only once its worker has
+// exited (killed if it lingers after its outcome), so no finished job leaves a process behind.
 
 const startTimeoutMs = 60_000;
 const cancelGraceMs = 10_000;
+const exitGraceMs = 5_000;
 
 /** The compiled worker entry (dist/ of the app folder), or null when it is not built. */
 export function patternWorkerEntry(): string | null {
@@ -49,6 +51,8 @@ export function runWorker(
     const worker = launcher(entry);
     let settled = false;
     let ready = false;
+    /** What the worker reported; the job settles with it once the worker has exited. */
+    let outcome: (() => void) | null = null;
     const timers: NodeJS.Timeout[] = [];
     const settle = (outcome: () => void): void => {
       if (settled) return;
@@ -68,10 +72,15 @@ export function runWorker(
         worker.kill();
       }, startTimeoutMs),
     );
+    const reported = (then: () => void): void => {
+      outcome = then;
+      signal.removeEventListener('abort', cancel);
+      timers.push(setTimeout(() => worker.kill(), exitGraceMs));
+    };
     signal.addEventListener('abort', cancel, { once: true });
     worker.onMessage((raw) => {
       const parsed = FromWorkerSchema.safeParse(raw);
-      if (!parsed.success || settled) return;
+      if (!parsed.success || settled || outcome !== null) return;
       const message = parsed.data;
       switch (message.type) {
         case 'ready':
@@ -82,15 +91,15 @@ export function runWorker(
           onProgress(message.progress);
           return;
         case 'done':
-          settle(() => resolve(message.result));
+          reported(() => resolve(message.result));
           return;
         case 'failed':
-          settle(() => reject(AppError.fromData(message.error)));
+          reported(() => reject(AppError.fromData(message.error)));
           return;
       }
     });
-    worker.onExit((exit) =>
-      settle(() =>
+    worker.onExit((exit) => {
+      const crashed = (): void =>
         reject(
           signal.aborted
             ? new AppError('CANCELLED', 'Cancelled')
@@ -99,8 +108,8 @@ export function runWorker(
                 `The pattern worker stopped unexpectedly${describe(exit)}`,
                 exit.stderr.trim() || undefined,
               ),
-        ),
-      ),
-    );
+        );
+      settle(outcome ?? crashed);
+    });
   });
 }

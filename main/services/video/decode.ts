@@ -194,7 +194,7 @@ async function* rawFrames(
     if (spawnError !== null) {
       throw new AppError('FFMPEG_MISSING', `Cannot run ffmpeg: ${(spawnError as Error).message}`, ffmpeg);
     }
-    if (child.exitCode !== 0) throw toolFailure('ffmpeg', file, child.exitCode, stderr);
+    if (child.exitCode !== 0) throw toolFailure('ffmpeg', file, child.exitCode, stderr, child.signalCode);
   } finally {
     signal?.removeEventListener('abort', kill);
     // A consumer that stops early (break, error, cancel) leaves no ffmpeg behind.

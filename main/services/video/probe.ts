@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppError } from '../../../app/contract/errors.js';
 import type { VideoMeta } from '../../../app/contract/video.js';
-import { runTool } from './run-tool.js';
+import { runTool, type ToolRun } from './run-tool.js';
 import { toolFailure } from './tool-errors.js';
 import type { VideoTools } from './tools.js';
 
@@ -52,7 +52,7 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', `file:${file}`],
     { signal },
   );
-  if (run.code !== 0) throw await probeFailure(file, run.code, run.stderr);
+  if (run.code !== 0) throw await probeFailure(file, run);
   let json: unknown;
   try {
     json = JSON.parse(run.stdout.toString('utf8'));
@@ -130,8 +130,11 @@ export async function probeVideo(tools: VideoTools, file: string, signal?: Abort
  * ffprobe picks the MP4 reader from a `.mp4` name and then reports a missing index ("moov atom not found") both
  * for a cut-off MP4 and for any other bytes under that name. Only a file that starts like an MP4 is a corrupt one.
  */
-async function probeFailure(file: string, code: number | null, stderr: string): Promise<AppError> {
-  const failure = toolFailure('ffprobe', file, code, stderr);
+async function probeFailure(
+  file: string,
+  { code, signal, stderr }: Pick<ToolRun, 'code' | 'signal' | 'stderr'>,
+): Promise<AppError> {
+  const failure = toolFailure('ffprobe', file, code, stderr, signal);
   if (
     failure.code !== 'CORRUPT_MEDIA' ||
     !/moov atom not found/i.test(stderr) ||

@@ -6,6 +6,8 @@ import { spawnTracked, waitForExit } from './child-processes.js';
 
 export interface ToolRun {
   code: number | null;
+  /** The signal that ended it, when one did. */
+  signal: NodeJS.Signals | null;
   stdout: Buffer;
   /** The end of stderr (the part that names the error). */
   stderr: string;
@@ -69,5 +71,5 @@ export async function runTool(
   if (timedOut)
     throw new AppError('FFMPEG_FAILED', `${command} took longer than ${timeoutMs / 1000} s`, stderr.trim());
   if (overflow) throw new AppError('FFMPEG_FAILED', `${command} wrote more than ${maxStdoutBytes} bytes`);
-  return { code: child.exitCode, stdout: Buffer.concat(stdout), stderr };
+  return { code: child.exitCode, signal: child.signalCode, stdout: Buffer.concat(stdout), stderr };
 }

@@ -37,7 +37,7 @@ export async function thumbnailJpeg(
     signal,
     maxStdoutBytes: 8 << 20,
   });
-  if (run.code !== 0) throw toolFailure('ffmpeg', source.path, run.code, run.stderr);
+  if (run.code !== 0) throw toolFailure('ffmpeg', source.path, run.code, run.stderr, run.signal);
   if (run.stdout.length === 0) {
     throw new AppError(
       'BAD_REQUEST',

@@ -32,8 +32,22 @@ export function lastLine(stderr: string): string {
   return lines.at(-1) ?? '';
 }
 
-/** An AppError for a failed ffmpeg/ffprobe run on `file`, classified from its stderr. */
-export function toolFailure(tool: string, file: string, code: number | null, stderr: string): AppError {
+/** An AppError for a failed ffmpeg/ffprobe run on `file`, classified from its stderr; a run ended by a signal
+ * (killed, or crashed) says so, whatever it had printed before. */
+export function toolFailure(
+  tool: string,
+  file: string,
+  code: number | null,
+  stderr: string,
+  signal: NodeJS.Signals | null = null,
+): AppError {
+  if (signal !== null) {
+    return new AppError(
+      'FFMPEG_FAILED',
+      `${tool} was stopped by ${signal} while reading ${file}`,
+      stderr.trim() || undefined,
+    );
+  }
   const detail = stderr.trim() || `${tool} exited with code ${String(code)}`;
   for (const [pattern, errorCode, message] of patterns) {
     if (pattern.test(stderr)) return new AppError(errorCode, `${message}: ${file}`, detail);

@@ -24,6 +24,12 @@ describe('toolFailure: ffmpeg’s words → error codes', () => {
   it('names the exit code when ffmpeg said nothing', () => {
     expect(toolFailure('ffmpeg', '/v.mp4', 69, '').message).toContain('exit code 69');
   });
+
+  it('names the signal that ended it, even after words that would read as a damaged file', () => {
+    const error = toolFailure('ffmpeg', '/v.mp4', null, 'error while decoding MB 3 4', 'SIGKILL');
+    expect(error.code).toBe('FFMPEG_FAILED');
+    expect(error.message).toBe('ffmpeg was stopped by SIGKILL while reading /v.mp4');
+  });
 });
 
 describe('parsing ffmpeg’s lists', () => {
