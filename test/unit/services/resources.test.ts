@@ -31,7 +31,7 @@ describe('resource paths', () => {
       addon: `${unpacked}/build/addon/Release/mmi.node`,
       embedded: {
         modelDir: `${unpacked}/models/qwen2_5_vl/fixtures/tiny-a/model`,
-        patterns: `${unpacked}/models/qwen2_5_vl/patterns/tiny-a.json`,
+        patterns: `${unpacked}/models/qwen2_5_vl/patterns/tiny-a-showcase.json`,
         video: `${unpacked}/models/qwen2_5_vl/demo/testsrc2-4s.mp4`,
       },
     });
