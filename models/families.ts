@@ -1,28 +1,18 @@
 // The model families the app knows, by config.json's model_type; the services load a folder's prompt rules
 // through here and never name a family.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-
 import { PromptFilesError, type ModelFamily, type PromptRules } from './family.js';
+import { readModelJson } from './model-files.js';
 import { qwen2_5_vl } from './qwen2_5_vl/family.js';
 
 const families: readonly ModelFamily[] = [qwen2_5_vl];
 
 /** The folder's family, from config.json's model_type; MODEL_FILE_INVALID for one the app does not know. */
 export async function familyOf(dir: string): Promise<ModelFamily> {
-  let modelType: unknown;
-  try {
-    modelType = (
-      JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { model_type?: unknown }
-    ).model_type;
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new PromptFilesError(
-      missing ? 'MODEL_FILE_MISSING' : 'MODEL_FILE_INVALID',
-      'config.json',
-      missing ? 'cannot be read' : `is not valid JSON (${(err as Error).message})`,
-    );
-  }
+  const config = await readModelJson(dir, 'config.json', true);
+  const modelType: unknown =
+    typeof config === 'object' && config !== null
+      ? (config as { model_type?: unknown }).model_type
+      : undefined;
   const family = families.find((f) => f.modelType === modelType);
   if (!family) {
     const known = families.map((f) => f.modelType).join(', ');

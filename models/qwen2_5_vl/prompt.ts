@@ -1,15 +1,13 @@
 // Prompt rules of Qwen2.5-VL: the model folder's chat template (rendered with @huggingface/jinja), its tokenizer
 // (@huggingface/tokenizers), one <|video_pad|> per merged video token, and the M-RoPE positions the runtime
 // pre-fills with. Everything the folder provides is validated when it is loaded.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 
 import { readableUtf8 } from '../../app/domain/readable-utf8.js';
 import { PromptFilesError, type ChatMessage } from '../family.js';
+import { readModelJson as readJson } from '../model-files.js';
 import { mropePositions, type Positions, type VideoGrid } from './rope-index.js';
 import { tokenBytes, type TokenBytes } from './token-bytes.js';
 
@@ -37,6 +35,17 @@ const tokenizerConfigSchema = z.object({
 
 const chatTemplateFileSchema = z.object({ chat_template: z.string() });
 
+// What of tokenizer.json the library would otherwise take on trust: it builds a byte-level BPE from an unknown
+// model type and encodes every text to no ids when the vocabulary is not a map.
+const tokenizerSchema = z.object({
+  model: z.object({
+    type: z.literal('BPE'),
+    vocab: z.record(z.string(), tokenId),
+    merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])),
+  }),
+  added_tokens: z.array(z.object({ id: tokenId, content: z.string() })),
+});
+
 /** Qwen2.5-VL's prompt rules as read from a folder; the services see them as models/family.ts's PromptRules. */
 export interface QwenPromptRules {
   readonly tokenizer: Tokenizer;
@@ -51,22 +60,6 @@ export interface QwenPromptRules {
   readonly tokensPerSecond: number;
   readonly mergeSize: number;
   readonly temporalPatchSize: number;
-}
-
-async function readJson(dir: string, name: string, required: boolean): Promise<unknown> {
-  const file = path.join(dir, name);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PromptFilesError('MODEL_FILE_MISSING', name, `cannot be read (${(err as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new PromptFilesError('MODEL_FILE_INVALID', name, `is not valid JSON (${(err as Error).message})`);
-  }
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
@@ -91,6 +84,7 @@ export async function loadPromptRules(dir: string): Promise<QwenPromptRules> {
   if (typeof tokenizerJson !== 'object' || tokenizerJson === null) {
     throw new PromptFilesError('MODEL_FILE_INVALID', 'tokenizer.json', 'is not a JSON object');
   }
+  parse(tokenizerSchema, tokenizerJson, 'tokenizer.json');
   const tokenizerConfigRaw = await readJson(dir, 'tokenizer_config.json', true);
   const tokenizerConfig = parse(tokenizerConfigSchema, tokenizerConfigRaw, 'tokenizer_config.json');
   const templateFile = await readJson(dir, 'chat_template.json', false);

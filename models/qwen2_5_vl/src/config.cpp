@@ -30,12 +30,20 @@ std::int64_t positive(const ConfigView& c, const std::string& key) {
   return v;
 }
 
+// An optional size with a default, bounded so that the products built from it (patch_dim, merge_unit) stay far
+// from overflowing: a config.json that lies cannot make them wrap.
+std::int64_t small_size(const ConfigView& c, const std::string& key, std::int64_t fallback, std::int64_t max) {
+  const std::int64_t v = c.opt_int(key).value_or(fallback);
+  check(v > 0 && v <= max, c, key, "must be an integer in [1, " + std::to_string(max) + "], got " + std::to_string(v));
+  return v;
+}
+
 void check_silu(const ConfigView& c) {
   if (auto act = c.opt_string("hidden_act")) check(*act == "silu", c, "hidden_act", "only silu is supported, got " + *act);
 }
 
 // eos_token_id may be one id or a list; absent or null gives none.
-void add_eos_ids(const runtime::Json* node, const std::string& file, const std::string& key,
+void add_eos_ids(const runtime::Json* node, const std::string& file, const std::string& key, std::int64_t vocab,
                  std::vector<std::int32_t>& out) {
   const runtime::Json* v = node ? node->find("eos_token_id") : nullptr;
   if (v == nullptr || v->is_null()) return;
@@ -47,7 +55,9 @@ void add_eos_ids(const runtime::Json* node, const std::string& file, const std::
   }
   for (const auto& item : items) {
     auto id = item.as_int();
-    if (!id || *id < 0 || *id > INT32_MAX) throw Error(ErrorCode::ConfigInvalid, file, key, "expected token ids");
+    if (!id || *id < 0 || *id >= vocab) {
+      throw Error(ErrorCode::ConfigInvalid, file, key, "expected token ids inside the vocabulary");
+    }
     if (std::find(out.begin(), out.end(), static_cast<std::int32_t>(*id)) == out.end()) {
       out.push_back(static_cast<std::int32_t>(*id));
     }
@@ -62,19 +72,21 @@ VisionConfig parse_vision(const ConfigView& v) {
   c.intermediate = positive(v, "intermediate_size");
   c.out_hidden = positive(v, "out_hidden_size");
   c.in_channels = v.opt_int("in_channels").value_or(v.opt_int("in_chans").value_or(3));
-  c.patch = v.opt_int("patch_size").value_or(14);
-  c.temporal_patch = v.opt_int("temporal_patch_size").value_or(2);
-  c.merge = v.opt_int("spatial_merge_size").value_or(2);
-  c.window_size = v.opt_int("window_size").value_or(112);
+  c.patch = small_size(v, "patch_size", 14, 1024);
+  c.temporal_patch = small_size(v, "temporal_patch_size", 2, 64);
+  c.merge = small_size(v, "spatial_merge_size", 2, 64);
+  c.window_size = small_size(v, "window_size", 112, 1 << 20);
   c.fullatt_blocks = v.opt_int_array("fullatt_block_indexes").value_or(std::vector<std::int64_t>{});
-  c.tokens_per_second = v.opt_int("tokens_per_second").value_or(2);
-  if (auto rope = v.child("rope_parameters")) c.rope_theta = rope->opt_number("rope_theta").value_or(10000.0);
+  c.tokens_per_second = small_size(v, "tokens_per_second", 2, 1 << 20);
+  if (auto rope = v.child("rope_parameters")) {
+    c.rope_theta = rope->opt_number("rope_theta").value_or(10000.0);
+    check(c.rope_theta > 0, *rope, "rope_theta", "must be positive");
+  }
   check_silu(v);
   check(c.hidden % c.heads == 0, v, "num_heads", "hidden_size must be divisible by num_heads");
   c.head_dim = c.hidden / c.heads;
   check(c.head_dim % 4 == 0, v, "num_heads", "head dimension must be a multiple of 4 for the 2D rotary");
   check(c.in_channels == 3, v, "in_channels", "must be 3");
-  check(c.patch > 0 && c.temporal_patch > 0 && c.merge > 0, v, "patch_size", "patch sizes must be positive");
   check(c.window_cells() > 0, v, "window_size", "must cover at least one merged cell");
   for (auto b : c.fullatt_blocks) check(b >= 0 && b < c.depth, v, "fullatt_block_indexes", "index out of range");
   return c;
@@ -88,7 +100,9 @@ TextConfig parse_text(const ConfigView& t, const ConfigView& root) {
   c.layers = positive(t, "num_hidden_layers");
   c.heads = positive(t, "num_attention_heads");
   c.kv_heads = t.has("num_key_value_heads") ? positive(t, "num_key_value_heads") : c.heads;
-  c.rms_eps = static_cast<float>(t.opt_number("rms_norm_eps").value_or(1e-6));
+  const double eps = t.opt_number("rms_norm_eps").value_or(1e-6);
+  check(eps > 0 && eps <= 1, t, "rms_norm_eps", "must be in (0, 1]");
+  c.rms_eps = static_cast<float>(eps);
   c.max_position_embeddings = t.opt_int("max_position_embeddings").value_or(0);
   check_silu(t);
   check(c.hidden % c.heads == 0, t, "num_attention_heads", "hidden_size must be divisible by num_attention_heads");
@@ -108,7 +122,8 @@ TextConfig parse_text(const ConfigView& t, const ConfigView& root) {
   const auto sec = rope->get_int_array("mrope_section");
   check(sec.size() == 3, *rope, "mrope_section", "must have three entries");
   for (std::size_t i = 0; i < 3; ++i) {
-    check(sec[i] >= 0, *rope, "mrope_section", "entries must be non-negative");
+    // Bounded before the sum below, which must not overflow.
+    check(sec[i] >= 0 && sec[i] <= c.head_dim, *rope, "mrope_section", "entries must be in [0, head_dim]");
     c.mrope_section[i] = sec[i];
   }
   check(sec[0] + sec[1] + sec[2] == c.head_dim / 2, *rope, "mrope_section", "must sum to head_dim / 2");
@@ -134,17 +149,19 @@ Config parse_config(const runtime::Json& root_json, const std::string& file) {
   c.vision = parse_vision(*vision);
   const auto text = root.child("text_config");
   c.text = parse_text(text ? *text : root, root);
-  c.image_token_id = static_cast<std::int32_t>(root.get_int("image_token_id"));
-  c.video_token_id = static_cast<std::int32_t>(root.get_int("video_token_id"));
-  c.vision_start_token_id = static_cast<std::int32_t>(root.get_int("vision_start_token_id"));
-  c.vision_end_token_id = static_cast<std::int32_t>(root.get_int("vision_end_token_id"));
-  for (auto id : {c.image_token_id, c.video_token_id, c.vision_start_token_id, c.vision_end_token_id}) {
-    if (id < 0 || id >= c.text.vocab) {
-      throw Error(ErrorCode::ConfigInvalid, file, "video_token_id", "special token id outside the vocabulary");
-    }
-  }
-  add_eos_ids(&root_json, file, "eos_token_id", c.eos_token_ids);
-  add_eos_ids(root_json.find("text_config"), file, "text_config.eos_token_id", c.eos_token_ids);
+  // Range-checked as int64, before the narrowing: 2^32 + 5 must not pass as token 5.
+  auto token = [&](const char* key) {
+    const std::int64_t id = root.get_int(key);
+    check(id >= 0 && id < c.text.vocab, root, key,
+          "token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.text.vocab));
+    return static_cast<std::int32_t>(id);
+  };
+  c.image_token_id = token("image_token_id");
+  c.video_token_id = token("video_token_id");
+  c.vision_start_token_id = token("vision_start_token_id");
+  c.vision_end_token_id = token("vision_end_token_id");
+  add_eos_ids(&root_json, file, "eos_token_id", c.text.vocab, c.eos_token_ids);
+  add_eos_ids(root_json.find("text_config"), file, "text_config.eos_token_id", c.text.vocab, c.eos_token_ids);
   if (c.vision.out_hidden != c.text.hidden) {
     throw Error(ErrorCode::ConfigInvalid, file, "vision_config.out_hidden_size", "must equal the language model's hidden_size");
   }

@@ -39,7 +39,9 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadO
   impl->config = parse_config(impl->folder.config(), impl->folder.config_path());
   const auto pre_path = dir / "preprocessor_config.json";
   std::error_code ec;
-  if (std::filesystem::exists(pre_path, ec)) impl->preprocessor = read_preprocessor_config(pre_path.string());
+  if (std::filesystem::exists(std::filesystem::symlink_status(pre_path, ec))) {
+    impl->preprocessor = read_preprocessor_config(impl->folder.file("preprocessor_config.json").string());
+  }
   const Config& c = impl->config;
   if (impl->preprocessor.patch != c.vision.patch || impl->preprocessor.merge != c.vision.merge ||
       impl->preprocessor.temporal_patch != c.vision.temporal_patch) {

@@ -1,6 +1,7 @@
 #include "mmi/qwen2_5_vl/preprocess.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "mmi/runtime/config.hpp"
 #include "mmi/runtime/errors.hpp"
@@ -11,7 +12,10 @@ using runtime::Error;
 using runtime::ErrorCode;
 
 PreprocessorConfig read_preprocessor_config(const std::string& path) {
-  const runtime::Json root = runtime::read_json_file(path);
+  return parse_preprocessor_config(runtime::read_json_file(path), path);
+}
+
+PreprocessorConfig parse_preprocessor_config(const runtime::Json& root, const std::string& path) {
   if (!root.is_object()) throw Error(ErrorCode::ConfigInvalid, path, "", "not a JSON object");
   const runtime::ConfigView c(root, path);
   PreprocessorConfig p;
@@ -22,7 +26,10 @@ PreprocessorConfig read_preprocessor_config(const std::string& path) {
     if (arr == nullptr || arr->size() != 3) throw Error(ErrorCode::ConfigInvalid, path, key, "expected three numbers");
     for (std::size_t i = 0; i < 3; ++i) {
       const auto* n = (*arr)[i].as_number();
-      if (n == nullptr) throw Error(ErrorCode::ConfigInvalid, path, key, "expected three numbers");
+      // Bounded before the narrowing to float, which is undefined for values outside its range.
+      if (n == nullptr || !(std::fabs(n->value) <= 1e6)) {
+        throw Error(ErrorCode::ConfigInvalid, path, key, "expected three numbers in [-1e6, 1e6]");
+      }
       out[i] = static_cast<float>(n->value);
     }
   };
@@ -38,6 +45,9 @@ PreprocessorConfig read_preprocessor_config(const std::string& path) {
   p.max_pixels = c.opt_int("max_pixels").value_or(p.max_pixels);
   if (p.patch <= 0 || p.temporal_patch <= 0 || p.merge <= 0) {
     throw Error(ErrorCode::ConfigInvalid, path, "patch_size", "patch sizes must be positive");
+  }
+  if (p.min_pixels <= 0 || p.min_pixels > p.max_pixels || p.max_pixels > (std::int64_t{1} << 40)) {
+    throw Error(ErrorCode::ConfigInvalid, path, "max_pixels", "need 0 < min_pixels <= max_pixels <= 2^40");
   }
   return p;
 }

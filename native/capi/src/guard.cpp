@@ -49,6 +49,7 @@ mmi_status runtime_status(std::string_view kind) {
   static constexpr Entry table[] = {
       {"FileNotFound", MMI_NOT_FOUND},
       {"FileUnreadable", MMI_MODEL_INVALID},
+      {"OutsideFolder", MMI_MODEL_INVALID},
       {"HeaderTooLarge", MMI_MODEL_INVALID},
       {"HeaderBeyondFile", MMI_MODEL_INVALID},
       {"InvalidHeader", MMI_MODEL_INVALID},

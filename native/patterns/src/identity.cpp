@@ -6,6 +6,7 @@
 #include "mmi/patterns/pattern_file.hpp"
 #include "mmi/runtime/errors.hpp"
 #include "mmi/runtime/mapped_file.hpp"
+#include "mmi/runtime/model_folder.hpp"
 #include "mmi/runtime/video_model.hpp"
 #include "sha256.hpp"
 
@@ -15,7 +16,8 @@ ModelIdentity model_identity(const runtime::VideoModel& model, const std::filesy
   const std::filesystem::path config = model_dir / "config.json";
   std::string hash;
   try {
-    const runtime::MappedFile f = runtime::MappedFile::open(config);
+    // Hashed where the model read it from (a link is followed only as far as the folder allows).
+    const runtime::MappedFile f = runtime::MappedFile::open(runtime::folder_file(model_dir, "config.json"));
     const auto bytes = f.bytes();
     hash = detail::sha256_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   } catch (const runtime::Error& e) {

@@ -6,6 +6,7 @@ std::string_view error_code_name(ErrorCode code) {
   switch (code) {
     case ErrorCode::FileNotFound: return "FileNotFound";
     case ErrorCode::FileUnreadable: return "FileUnreadable";
+    case ErrorCode::OutsideFolder: return "OutsideFolder";
     case ErrorCode::HeaderTooLarge: return "HeaderTooLarge";
     case ErrorCode::HeaderBeyondFile: return "HeaderBeyondFile";
     case ErrorCode::InvalidHeader: return "InvalidHeader";

@@ -33,7 +33,9 @@ class Fd {
 
 MappedFile MappedFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
-  Fd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO planted in a model folder would otherwise wait for a writer forever; a regular
+  // file reads the same either way, and anything else is refused below.
+  Fd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     const int err = errno;
     throw Error(err == ENOENT ? ErrorCode::FileNotFound : ErrorCode::FileUnreadable, name, "", std::strerror(err));

@@ -30,14 +30,42 @@ bool plain_file_name(const std::string& name) {
          name.find('\\') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
+bool inside(const fs::path& path, const fs::path& root) {
+  const fs::path rel = path.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 }  // namespace
+
+fs::path folder_file(const fs::path& dir, std::string_view name) {
+  const fs::path path = dir / name;
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(path, ec))) return path;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) throw Error(ErrorCode::FileUnreadable, path.string(), "", ec.message());
+  if (!fs::exists(st)) {
+    throw Error(ErrorCode::FileNotFound, path.string(), "",
+                "a link to " + fs::read_symlink(path, ec).string() + ", which does not exist");
+  }
+  const fs::path root = fs::weakly_canonical(dir, ec);
+  if (ec) throw Error(ErrorCode::FileUnreadable, dir.string(), "", ec.message());
+  const fs::path target = fs::weakly_canonical(path, ec);
+  if (ec) throw Error(ErrorCode::FileUnreadable, path.string(), "", ec.message());
+  if (inside(target, root)) return target;
+  if (root.parent_path().filename() == "snapshots") {
+    const fs::path blobs = fs::weakly_canonical(root.parent_path().parent_path() / "blobs", ec);
+    if (!ec && inside(target, blobs)) return target;
+  }
+  throw Error(ErrorCode::OutsideFolder, path.string(), "",
+              "a link to " + target.string() + ", outside the model folder " + root.string());
+}
 
 ModelFolder ModelFolder::open(const fs::path& dir) {
   ModelFolder m;
   m.dir_ = dir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(ErrorCode::FileNotFound, dir.string(), "", "not a directory");
-  m.config_ = std::make_unique<Json>(read_json_file((dir / "config.json").string()));
+  m.config_ = std::make_unique<Json>(read_json_file(folder_file(dir, "config.json").string()));
   if (!m.config_->is_object()) throw Error(ErrorCode::ConfigInvalid, m.config_path(), "", "not a JSON object");
 
   auto add = [&](const SafetensorsFile& file, const TensorInfo& info) {
@@ -52,10 +80,11 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
 
   const fs::path index_path = dir / "model.safetensors.index.json";
   const fs::path single_path = dir / "model.safetensors";
-  if (fs::exists(index_path, ec)) {
+  // A link counts as present even when it leads nowhere: folder_file then names it.
+  if (fs::exists(fs::symlink_status(index_path, ec))) {
     const std::string index_file = index_path.string();
     m.weights_source_ = index_path.filename().string();
-    const Json index = read_json_file(index_file);
+    const Json index = read_json_file(folder_file(dir, index_path.filename().string()).string());
     const Json* map = index.find("weight_map");
     if (map == nullptr || !map->is_object()) {
       throw Error(ErrorCode::InvalidHeader, index_file, "weight_map", "missing or not an object");
@@ -68,7 +97,7 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
       const std::string& shard_name = *shard.as_string();
       auto it = shards.find(shard_name);
       if (it == shards.end()) {
-        m.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(dir / shard_name)));
+        m.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(folder_file(dir, shard_name))));
         it = shards.emplace(shard_name, m.files_.back().get()).first;
       }
       const TensorInfo* info = it->second->find(tensor);
@@ -77,9 +106,9 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
       }
       add(*it->second, *info);
     }
-  } else if (fs::exists(single_path, ec)) {
+  } else if (fs::exists(fs::symlink_status(single_path, ec))) {
     m.weights_source_ = single_path.filename().string();
-    m.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(single_path)));
+    m.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(folder_file(dir, "model.safetensors"))));
     for (const auto& info : m.files_.back()->tensors()) add(*m.files_.back(), info);
   } else {
     throw Error(ErrorCode::FileNotFound, dir.string(), "model.safetensors",

@@ -69,12 +69,9 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const J
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const SafetensorsLimits& limits) {
-  SafetensorsFile f;
-  f.path_ = path;
-  f.file_ = MappedFile::open(path);
-  const std::string file = path.string();
-  const auto bytes = f.file_.bytes();
+SafetensorsLayout parse_safetensors(std::span<const std::byte> bytes, const std::string& file,
+                                    const SafetensorsLimits& limits) {
+  SafetensorsLayout f;
   if (bytes.size() < 8) {
     throw Error(ErrorCode::TruncatedFile, file, "", "shorter than the 8-byte header length");
   }
@@ -89,7 +86,7 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const S
                 "header length " + std::to_string(header_len) + " runs past the end of the " +
                     std::to_string(bytes.size()) + "-byte file");
   }
-  f.data_start_ = 8 + header_len;
+  f.data_start = 8 + header_len;
   const std::string_view header(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
 
   Json root;
@@ -105,20 +102,20 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const S
       if (!entry.is_object()) throw Error(ErrorCode::InvalidHeader, file, name, "__metadata__ is not an object");
       for (const auto& [k, v] : *entry.as_object()) {
         if (!v.is_string()) throw Error(ErrorCode::InvalidHeader, file, name, "metadata value '" + k + "' is not a string");
-        f.metadata_[k] = *v.as_string();
+        f.metadata[k] = *v.as_string();
       }
       continue;
     }
-    f.tensors_.push_back(parse_entry(file, name, entry, limits));
+    f.tensors.push_back(parse_entry(file, name, entry, limits));
   }
 
-  const std::uint64_t data_size = bytes.size() - f.data_start_;
+  const std::uint64_t data_size = bytes.size() - f.data_start;
   std::vector<const TensorInfo*> by_offset;
-  by_offset.reserve(f.tensors_.size());
-  for (const auto& t : f.tensors_) {
+  by_offset.reserve(f.tensors.size());
+  for (const auto& t : f.tensors) {
     if (t.end > data_size) {
       throw Error(ErrorCode::TruncatedFile, file, t.name,
-                  "data ends at byte " + std::to_string(f.data_start_ + t.end) + " of a " +
+                  "data ends at byte " + std::to_string(f.data_start + t.end) + " of a " +
                       std::to_string(bytes.size()) + "-byte file");
     }
     by_offset.push_back(&t);
@@ -134,8 +131,19 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const S
     }
     prev = t;
   }
-  std::sort(f.tensors_.begin(), f.tensors_.end(),
+  std::sort(f.tensors.begin(), f.tensors.end(),
             [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
+  return f;
+}
+
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const SafetensorsLimits& limits) {
+  SafetensorsFile f;
+  f.path_ = path;
+  f.file_ = MappedFile::open(path);
+  SafetensorsLayout layout = parse_safetensors(f.file_.bytes(), path.string(), limits);
+  f.data_start_ = layout.data_start;
+  f.tensors_ = std::move(layout.tensors);
+  f.metadata_ = std::move(layout.metadata);
   return f;
 }
 

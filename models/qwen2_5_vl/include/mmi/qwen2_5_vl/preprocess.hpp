@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mmi/runtime/json.hpp"
 #include "mmi/runtime/video_model.hpp"
 
 namespace mmi::qwen2_5_vl {
@@ -27,6 +28,8 @@ struct PreprocessorConfig {
 
 // Reads preprocessor_config.json (absent keys keep the defaults above); Errors name the file and key.
 PreprocessorConfig read_preprocessor_config(const std::string& path);
+// The same from parsed JSON; `path` names the file in errors.
+PreprocessorConfig parse_preprocessor_config(const runtime::Json& root, const std::string& path);
 
 // data: [grid.patches(), 3 · temporal_patch · patch · patch] in merge-block order.
 using runtime::PixelValues;

@@ -10,7 +10,8 @@ namespace mmi::runtime {
 
 enum class ErrorCode {
   FileNotFound,       // a required file is absent
-  FileUnreadable,     // open/stat/mmap failed
+  FileUnreadable,     // open/stat/mmap failed, or not a regular file
+  OutsideFolder,      // a model folder's file is a link that leads out of the folder
   HeaderTooLarge,     // safetensors header length above the limit
   HeaderBeyondFile,   // safetensors header length points past the end of the file
   InvalidHeader,      // safetensors header is not the expected JSON structure

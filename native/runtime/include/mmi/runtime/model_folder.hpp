@@ -31,14 +31,24 @@ struct TensorRef {
   std::string file_name() const { return file->path().filename().string(); }
 };
 
+// Where a model folder's file `name` may be read: the file itself when it is no link, or what its links lead to
+// when that is inside the folder — or, for a folder that is a Hugging Face cache snapshot
+// (<repo>/snapshots/<revision>), inside that repository's blobs/, where the cache keeps the bytes. A link
+// anywhere else is Error(OutsideFolder) naming the file, so a folder cannot make the engine read other files.
+// A file that is no link (or is absent: the caller's open then reports FileNotFound) gives its path unchanged.
+std::filesystem::path folder_file(const std::filesystem::path& dir, std::string_view name);
+
 class ModelFolder {
  public:
-  // Throws Error: FileNotFound (config.json, weights, a listed shard), InvalidJson, any safetensors error,
+  // Throws Error: FileNotFound (config.json, weights, a listed shard), OutsideFolder, FileUnreadable (not a
+  // regular file), InvalidJson, any safetensors error,
   // TensorMissing (a tensor the index lists but its shard lacks), InvalidHeader (a bad index entry or a tensor
   // present under both naming conventions).
   static ModelFolder open(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }
+  // The path to read for a file of this folder (see folder_file).
+  std::filesystem::path file(std::string_view name) const { return folder_file(dir_, name); }
   const Json& config() const { return *config_; }
   std::string config_path() const { return (dir_ / "config.json").string(); }
 

@@ -31,6 +31,16 @@ struct TensorInfo {
   std::int64_t numel() const;
 };
 
+// The validated layout of a safetensors file's bytes: all that SafetensorsFile::open checks, on bytes the caller
+// holds (the fuzz targets in native/fuzz/ call it on theirs). `file` names them in errors.
+struct SafetensorsLayout {
+  std::uint64_t data_start = 0;      // 8 + the header length
+  std::vector<TensorInfo> tensors;   // sorted by name; each inside the bytes, none sharing bytes with another
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsLayout parse_safetensors(std::span<const std::byte> bytes, const std::string& file,
+                                    const SafetensorsLimits& limits = {});
+
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::filesystem::path& path, const SafetensorsLimits& limits = {});
