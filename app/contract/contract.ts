@@ -74,12 +74,12 @@ export const commands = {
     params: ModelInspectParamsSchema,
     result: ModelInfoSchema,
   },
-  /** Chooses the model (and optionally its pattern file) questions go to; dir null: the embedded tiny model. */
+  /** Chooses the model (and optionally its pattern file) questions go to; dir null: the embedded demo model. */
   'model.choose': {
     params: ModelChooseParamsSchema,
     result: ModelChoiceSchema,
   },
-  /** The model questions go to now (the embedded tiny model until one is chosen). */
+  /** The model questions go to now (the embedded demo model until one is chosen). */
   'model.current': {
     params: z.object({}),
     result: ModelChoiceSchema,

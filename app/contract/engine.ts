@@ -55,14 +55,14 @@ export const ModelInfoSchema = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 
-/** The model questions go to: a folder the user chose, or the embedded tiny model when none is chosen. */
+/** The model questions go to: a folder the user chose, or the embedded demo model when none is chosen. */
 export const ModelChoiceSchema = z.object({
   dir: z.string(),
-  /** True for the bundled tiny model (random weights: its answers are not meaningful). */
+  /** True for the bundled demo model (trained only on synthetic videos: it knows nothing else). */
   embedded: z.boolean(),
   /** A sentence to show beside every answer of this model, or null. */
   notice: z.string().nullable(),
-  /** The bundled short synthetic video, offered when the embedded model is in use; null otherwise. */
+  /** The bundled short needle video, offered when the embedded model is in use; null otherwise. */
   demoVideo: z.string().nullable(),
   /** Pattern file used for sparse pre-fill when an ask names none; null: dense attention. */
   patterns: z.string().nullable(),
@@ -319,7 +319,7 @@ export const AskResultSchema = z.object({
   videoTokens: z.number().int().nonnegative(),
   device: z.enum(['cpu', 'gpu']),
   model: z.object({ dir: z.string(), embedded: z.boolean() }),
-  /** Shown beside the answer (the embedded model's answers are not meaningful). */
+  /** Shown beside the answer (what the embedded demo model is and what it can answer). */
   notice: z.string().nullable(),
   patterns: z.string().nullable(),
   timings: AskTimingsSchema,

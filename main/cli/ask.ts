@@ -18,8 +18,8 @@ import { samplingFlags, samplingFrom } from './sampling-flags.js';
 export const askUsage = `Usage: mmi ask [--model DIR] [--video FILE] "QUESTION" [options]
 
 Asks a question about a video; the answer streams to stdout as it is generated. With no --model, the embedded
-tiny demo model answers (random weights: not meaningful), about its bundled synthetic video when no --video is
-given. The engine runs in its own process on the CPU.
+demo model answers (a small Qwen2.5-VL trained only on synthetic videos of coloured shapes), about its bundled
+needle video when no --video is given. The engine runs in its own process on the CPU.
 
   --model DIR          a Qwen2.5-VL model folder (Hugging Face layout)
   --video FILE         the video (required with --model)

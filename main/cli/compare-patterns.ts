@@ -20,7 +20,7 @@ Compares two pattern files, or one against dense attention, on a video: the vide
 as for a question; then for the dense reference and each file, a pre-fill (every pattern applied at any length)
 and a greedy answer. Prints per run the measured pre-fill time beside the one the file's costs predict, the total
 density and mean recall of the estimated indices, and how far the two answers agree. With no --model, the embedded
-tiny demo model is used.
+demo model is used.
 
   --model DIR          a Qwen2.5-VL model folder
   --video FILE         the video

@@ -29,7 +29,7 @@ Finds each attention head's sparse pattern for a model (docs/algorithm.md §9): 
 prompts (each video sampled as for a question, then the question), and for every layer and head each candidate
 pattern is scored by the attention it keeps against the kernel tiles it costs; the best within the cost target is
 written to a versioned pattern file. Progress goes to stderr; Ctrl+C stops cleanly and keeps what finished for
---resume. With no --model, the embedded tiny demo model is searched.
+--resume. With no --model, the embedded demo model is searched.
 
   --model DIR            a Qwen2.5-VL model folder (Hugging Face layout)
   --videos FILE...       calibration videos (the flag may be repeated, or list the files after it)

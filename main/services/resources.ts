@@ -80,9 +80,9 @@ export function resourcePaths(layout: AppLayout = appLayout()): ResourcePaths {
     addonDir: onDisk('build', 'addon'),
     addon: onDisk('build', 'addon', 'Release', 'mmi.node'),
     embedded: {
-      modelDir: onDisk(...family, 'fixtures', 'tiny-a', 'model'),
-      patterns: onDisk(...family, 'patterns', 'tiny-a-showcase.json'),
-      video: onDisk(...family, 'demo', 'testsrc2-4s.mp4'),
+      modelDir: onDisk(...family, 'demo', 'model'),
+      patterns: onDisk(...family, 'patterns', 'demo.json'),
+      video: onDisk(...family, 'demo', 'needle-12s.mp4'),
     },
   };
 }

@@ -129,20 +129,17 @@ afterAll(async () => {
 });
 
 describe('asking about a video in a browser, answered by the engine', () => {
-  it('says, before anything is asked, that the bundled tiny model answers meaninglessly, and where it runs', async () => {
+  it('says, before anything is asked, what the bundled demo model is, and where it runs', async () => {
     await page.getByTestId('embedded-model-notice').waitFor();
     expect(await page.getByTestId('embedded-model-notice').textContent()).toContain(
-      'Bundled tiny model: its answers are not meaningful.',
+      'Bundled demo model: trained only on synthetic videos.',
     );
     expect(await page.locator('.model-badge').textContent()).toBe(
-      'Bundled tiny model — answers are not meaningful',
+      'Bundled demo model — synthetic videos only',
     );
-    // Its folder as the engine read it: the fixture's own config.json says 3 layers × 4 heads.
+    // Its folder as the engine read it: the demo model's own config.json says 4 layers × 4 heads.
     const config = JSON.parse(
-      await readFile(
-        path.join(repoRoot, 'models', 'qwen2_5_vl', 'fixtures', 'tiny-a', 'model', 'config.json'),
-        'utf8',
-      ),
+      await readFile(path.join(repoRoot, 'models', 'qwen2_5_vl', 'demo', 'model', 'config.json'), 'utf8'),
     ) as { num_hidden_layers: number; num_attention_heads: number };
     expect(await page.getByTestId('current-model').textContent()).toContain(
       `${config.num_hidden_layers} layers`,
@@ -178,7 +175,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
       .toMatch(/^14,000 visual tokens/);
 
     await watchTurn(0);
-    await page.locator('#question').fill('What moves across the picture?');
+    await page.locator('#question').fill('Describe the scene.');
     await page.getByRole('button', { name: 'Ask', exact: true }).click();
     await page.getByRole('list', { name: 'Progress by stage' }).waitFor();
     await shot('10-asking');
@@ -214,7 +211,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
         '--max-frames',
         String(longFrames),
         '--json',
-        'What moves across the picture?',
+        'Describe the scene.',
       ],
       { maxBuffer: 64 * 1024 * 1024 },
     );
@@ -224,8 +221,10 @@ describe('asking about a video in a browser, answered by the engine', () => {
     // Never a broken character: bytes that make no text read as <0xHH>.
     expect(answer).not.toContain('\uFFFD');
     expect(await page.getByTestId('turn-facts').textContent()).toContain(`${cli.tokens.length} tokens`);
-    // The tiny model's notice stands beside its answer.
-    expect(await page.getByTestId('turn-0').getByRole('note').textContent()).toContain('not meaningful');
+    // The demo model's notice stands beside its answer.
+    expect(await page.getByTestId('turn-0').getByRole('note').textContent()).toContain(
+      'trained only on synthetic videos',
+    );
 
     // Timings: vision, pre-fill and decode with its rate.
     const timings = page.getByTestId('timings');
@@ -303,9 +302,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
     expect(await page.getByTestId('turn-1').locator('.question').textContent()).toBe(
       'Q (follow-up) And then?',
     );
-    expect(await page.getByTestId('turn-0').locator('.question').textContent()).toBe(
-      'Q What moves across the picture?',
-    );
+    expect(await page.getByTestId('turn-0').locator('.question').textContent()).toBe('Q Describe the scene.');
   });
 
   it('cancels a second question while the engine works on it, and nothing more arrives after', async () => {

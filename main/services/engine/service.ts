@@ -20,7 +20,7 @@ import { engineHostEntry, forkLauncher, type EngineLauncher } from './launcher.j
 import type { AskEvent, EngineAskParams, VideoInput } from './protocol.js';
 import { videoInput } from './video-input.js';
 
-// The engine as the app's commands see it: which model questions go to (the embedded tiny model until one is
+// The engine as the app's commands see it: which model questions go to (the embedded demo model until one is
 // chosen), conversations (a video, a model and the turns so far, so a follow-up pre-fills only its new turn while
 // the engine still holds the cache, and the whole conversation again after a restart), and each question as a
 // job whose progress, tokens, head reports and heatmaps go to the caller that asked.

@@ -153,7 +153,7 @@ def _starts(rng: random.Random, frames: int, count: int, span: int = 4, gap: int
 
 
 def min_frames(task: str) -> int:
-    return {"count": 4 * 6 + 4, "order": 16}.get(task, 8)
+    return {"count": 4 * 6 + 4, "order": 16}.get(task, 6)
 
 
 def make_spec(rng: random.Random, task: str, frames: int, src: tuple[int, int] | None = None,
@@ -208,12 +208,15 @@ def make_spec(rng: random.Random, task: str, frames: int, src: tuple[int, int] |
         spec.answer = a
     else:
         raise ValueError(task)
-    extra = [(QUESTIONS["caption"][rng.randrange(2)], SCENE_CAPTIONS[scene])]
+    # The follow-up questions come from their own generator, seeded by the video, so that the main one draws the
+    # same videos whether or not they are asked.
+    xr = random.Random(repr((task, frames, bg0, bg1, spec.question, [n.__dict__ for n in spec.needles])))
+    extra = [(QUESTIONS["caption"][xr.randrange(2)], SCENE_CAPTIONS[scene])]
     if len(spec.needles) == 1:
         n = spec.needles[0]
-        extra += [(QUESTIONS["colour"][rng.randrange(2)], n.colour), (QUESTIONS["shape"][rng.randrange(2)], n.shape),
-                  (QUESTIONS["position"][rng.randrange(2)], quadrant_of(n))]
-    rng.shuffle(extra)
+        extra += [(QUESTIONS["colour"][xr.randrange(2)], n.colour), (QUESTIONS["shape"][xr.randrange(2)], n.shape),
+                  (QUESTIONS["position"][xr.randrange(2)], quadrant_of(n))]
+    xr.shuffle(extra)
     spec.extra = [qa for qa in extra if qa[0] != spec.question]
     return spec
 

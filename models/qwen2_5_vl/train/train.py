@@ -190,10 +190,11 @@ def curriculum_max_frames(progress: float, longest: int) -> int:
     return int(32 + (longest - 32) * min(1.0, progress / 0.7))
 
 
-def draw_batch(rng: random.Random, progress: float, tokens_per_step: int, longest: int, tasks=synth.TASKS):
-    hi = curriculum_max_frames(progress, longest)
-    frames = int(math.exp(rng.uniform(math.log(16), math.log(hi))))
-    frames = max(16, frames - frames % 2)
+def draw_batch(rng: random.Random, progress: float, tokens_per_step: int, longest: int, tasks=synth.TASKS,
+               shortest: int = 16):
+    hi = max(shortest, curriculum_max_frames(progress, longest))
+    frames = int(math.exp(rng.uniform(math.log(shortest), math.log(hi))))
+    frames = max(shortest, frames - frames % 2)
     src = rng.choice(synth.SOURCE_SIZES)
     th, tw = synth.target_size(*src, frames)
     tokens = frames // 2 * (th // 28) * (tw // 28)
@@ -373,7 +374,12 @@ def main():
     ap.add_argument("--tokens-per-step", type=int, default=32768)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--aux-weight", type=float, default=0.5, help="weight of the per-token auxiliary loss")
+    ap.add_argument("--no-follow-ups", dest="follow_ups", action="store_false",
+                    help="ask only each video's first question")
     ap.add_argument("--max-frames", type=int, default=480, help="longest training video (sampled frames)")
+    ap.add_argument("--min-frames", type=int, default=16, help="shortest training video (sampled frames)")
+    ap.add_argument("--init", default="", help="start from this HF folder's weights (e.g. an earlier run's model/)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     ap.add_argument("--eval-per-cell", type=int, default=20)
     ap.add_argument("--eval-lengths", default="16,64,240")
     ap.add_argument("--reserve-seconds", type=float, default=75, help="budget kept for evaluation and writing")
@@ -384,12 +390,21 @@ def main():
     import torch
 
     t_start = time.time()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device if args.device != "cuda" or torch.cuda.is_available() else "cpu")
     os.makedirs(args.work, exist_ok=True)
     torch.manual_seed(args.seed)
     torch.backends.cuda.matmul.allow_tf32 = True
     batched_vision_attention(torch)
     model = build_model(torch, args.work).to(device)
+    if args.init:
+        from safetensors.torch import load_file
+
+        released = load_file(os.path.join(args.init, "model.safetensors"))
+        own = {released_name(k): k for k in model.state_dict()}
+        missing = model.load_state_dict({own[k]: v.float() for k, v in released.items()}, strict=True)
+        log(f"initial weights from {args.init} ({missing})")
     model.train()
     probe = torch.nn.Linear(VISION["out_hidden_size"],
                             len(synth.COLOURS) + 1 + len(synth.SHAPES) + 1 + len(synth.SCENES)).to(device)
@@ -433,8 +448,8 @@ def main():
             g["lr"] = lr
         rng = random.Random(f"{args.seed}-{step}")
         gen = torch.Generator(device=device).manual_seed(rng.randrange(2**31))
-        specs = draw_batch(rng, progress, args.tokens_per_step, args.max_frames)
-        batch = tensors(torch, specs, prompter, device, gen, follow_ups=True)
+        specs = draw_batch(rng, progress, args.tokens_per_step, args.max_frames, shortest=args.min_frames)
+        batch = tensors(torch, specs, prompter, device, gen, follow_ups=args.follow_ups)
         with autocast(torch, device):
             logits, target, aux = answer_logits(model, batch, probe)
         answer_loss = torch.nn.functional.cross_entropy(logits.float(), target)
@@ -472,7 +487,9 @@ def main():
     import transformers
 
     report = dict(seed=args.seed, steps_done=state["step"], steps_total=state["total"],
-                  tokens_per_step=args.tokens_per_step, lr=args.lr, parameters=n_params, vision=VISION, text=TEXT,
+                  tokens_per_step=args.tokens_per_step, lr=args.lr, aux_weight=args.aux_weight,
+                  follow_ups=args.follow_ups, min_frames=args.min_frames, max_frames=args.max_frames,
+                  parameters=n_params, vision=VISION, text=TEXT,
                   losses=state["losses"], train_seconds=round(state["elapsed"], 1), torch=torch.__version__,
                   transformers=transformers.__version__,
                   device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")

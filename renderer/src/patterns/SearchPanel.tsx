@@ -125,7 +125,7 @@ export function SearchPanel() {
             {' '}
             Model:{' '}
             <strong title={model.choice.dir}>
-              {model.choice.embedded ? 'the bundled tiny model' : baseName(model.choice.dir)}
+              {model.choice.embedded ? 'the bundled demo model' : baseName(model.choice.dir)}
             </strong>
             .
           </>

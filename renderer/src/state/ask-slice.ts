@@ -304,7 +304,7 @@ export function shownTurn(
 }
 
 /**
- * What a question is about: the open video, or, while none is open and the bundled tiny model answers, its bundled
+ * What a question is about: the open video, or, while none is open and the bundled demo model answers, its bundled
  * demo video (the engine picks it when the question names no video). Null when there is nothing to ask about.
  */
 export function askTarget(state: Pick<AppState, 'video' | 'model'>): { path: string; demo: boolean } | null {

@@ -6,7 +6,7 @@ import { defaultCapture } from './ask-slice.js';
 import { listFolder, type BrowserState } from './folders.js';
 import type { AppState } from './store.js';
 
-// The model questions go to (a folder the user chose, or the bundled tiny model), checking a folder before
+// The model questions go to (a folder the user chose, or the bundled demo model), checking a folder before
 // choosing it, and the engine process's state. All of it is the engine's to say; this is its replica.
 
 export type ModelState =
@@ -41,7 +41,7 @@ export interface ModelSlice {
   loadModel(): Promise<void>;
   /** Reads a folder without choosing it; the answer shows what was found or what is wrong. */
   inspectModel(dir: string): Promise<void>;
-  /** dir null: back to the bundled tiny model. patterns: a pattern file, or null for none. */
+  /** dir null: back to the bundled demo model. patterns: a pattern file, or null for none. */
   chooseModel(dir: string | null, patterns?: string | null): Promise<void>;
   browseModels(dir?: string): Promise<void>;
   refreshEngine(): Promise<void>;

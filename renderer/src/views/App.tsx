@@ -79,14 +79,14 @@ function ConnectionStatus() {
   );
 }
 
-/** The model answering, always in sight; the bundled tiny model is flagged as meaningless. */
+/** The model answering, always in sight; the bundled demo model is flagged as knowing only synthetic videos. */
 function ModelBadge() {
   const model = useAppState((s) => s.model);
   if (model.status !== 'ready') return null;
   const { choice } = model;
   return choice.embedded ? (
     <span className="model-badge embedded" title={choice.notice ?? undefined}>
-      Bundled tiny model — answers are not meaningful
+      Bundled demo model — synthetic videos only
     </span>
   ) : (
     <span className="model-badge" title={choice.dir}>

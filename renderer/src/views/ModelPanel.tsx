@@ -8,7 +8,7 @@ import { ModelFacts } from './ModelFacts.js';
 
 /**
  * The model questions go to. A folder is inspected first (the engine reads its config, weight headers and
- * tokenizer and says what it found or what is wrong), then chosen. With none chosen the bundled tiny model
+ * tokenizer and says what it found or what is wrong), then chosen. With none chosen the bundled demo model
  * answers, and this panel says plainly that its answers mean nothing.
  */
 export function ModelPanel() {
@@ -43,7 +43,7 @@ function CurrentModel(props: { choice: ModelChoice }) {
     <>
       {choice.embedded ? (
         <div className="warning" role="note" data-testid="embedded-model-notice">
-          <strong>Bundled tiny model: its answers are not meaningful.</strong>
+          <strong>Bundled demo model: trained only on synthetic videos.</strong>
           {choice.notice ? <p>{choice.notice}</p> : null}
         </div>
       ) : choice.notice ? (
@@ -51,7 +51,7 @@ function CurrentModel(props: { choice: ModelChoice }) {
       ) : null}
       <details open={!choice.embedded}>
         <summary>
-          {choice.embedded ? 'Bundled tiny model' : choice.info.family} — {choice.info.textLayers} layers ×{' '}
+          {choice.embedded ? 'Bundled demo model' : choice.info.family} — {choice.info.textLayers} layers ×{' '}
           {choice.info.heads} heads
         </summary>
         <ModelFacts info={choice.info} testId="current-model" />
@@ -182,7 +182,7 @@ function ChangeModel() {
           disabled={choosing.status === 'choosing'}
           onClick={() => void chooseModel(null)}
         >
-          Back to the bundled tiny model
+          Back to the bundled demo model
         </button>
       ) : null}
       {choosing.status === 'choosing' ? <p role="status">Loading the model…</p> : null}

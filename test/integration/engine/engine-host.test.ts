@@ -1,5 +1,5 @@
-// The engine host process behind the app's API, on the embedded default (tiny-a, its pattern file, the bundled
-// synthetic video): answers with streamed tokens, head reports and heatmaps; follow-ups that pre-fill only their
+// The engine host process behind the app's API, on the embedded default (the demo model, its pattern file, the
+// bundled needle video): answers with streamed tokens, head reports and heatmaps; follow-ups that pre-fill only their
 // turn; cancellation between layers; a killed engine reported as ENGINE_CRASHED and replaced; typed errors for bad
 // input without the host going down.
 import { readFileSync } from 'node:fs';
@@ -18,11 +18,13 @@ import {
   secondPerGrid,
 } from '../../../models/qwen2_5_vl/prompt.js';
 import type { ChatMessage } from '../../../models/family.js';
+import { embeddedDefault } from '../../../main/services/engine/embedded.js';
 import { engineHostEntry, forkLauncher } from '../../../main/services/engine/launcher.js';
 import { HostMessageSchema, type HostMessage } from '../../../main/services/engine/protocol.js';
 import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
 import { createApi, failure, longQuestion, requireBuiltHost, tinyA, type Api } from './support.js';
 
+const demoModel = embeddedDefault().modelDir;
 let api: Api;
 let scratch: string;
 beforeAll(async () => {
@@ -48,11 +50,11 @@ function onFirstLayer(jobId: string, act: () => void): void {
 describe('the engine host behind the API', () => {
   it('starts with the embedded default and says where it computes', async () => {
     const current = await api.call('model.current', {});
-    expect(current).toMatchObject({ embedded: true, dir: tinyA });
-    expect(current.notice).toMatch(/not meaningful/);
-    expect(current.demoVideo).toMatch(/testsrc2-4s\.mp4$/);
-    expect(current.patterns).toMatch(/tiny-a\.json$/);
-    expect(current.info).toMatchObject({ family: 'qwen2_5_vl', textLayers: 3, heads: 4, kvHeads: 2 });
+    expect(current).toMatchObject({ embedded: true, dir: demoModel });
+    expect(current.notice).toMatch(/trained only on synthetic videos/);
+    expect(current.demoVideo).toMatch(/needle-12s\.mp4$/);
+    expect(current.patterns).toMatch(/demo\.json$/);
+    expect(current.info).toMatchObject({ family: 'qwen2_5_vl', textLayers: 4, heads: 4, kvHeads: 2 });
     const status = await api.call('engine.status', {});
     const native = backendInfo();
     expect(status).toMatchObject({ state: 'ready', restarts: 0, lastCrash: null });
@@ -78,7 +80,7 @@ describe('the engine host behind the API', () => {
     const { jobId, plan } = started;
 
     // The prompt the engine pre-filled is the one the prompt rules build for this plan.
-    const rules = await loadPromptRules(tinyA);
+    const rules = await loadPromptRules(demoModel);
     const prompt = buildPrompt(
       rules,
       [
@@ -96,9 +98,9 @@ describe('the engine host behind the API', () => {
       videoTokens: plan.visualTokens,
       contextTokens: prompt.ids.length + result.tokens.length,
       device: 'cpu',
-      model: { dir: tinyA, embedded: true },
+      model: { dir: demoModel, embedded: true },
     });
-    expect(result.notice).toMatch(/not meaningful/);
+    expect(result.notice).toMatch(/trained only on synthetic videos/);
 
     const tokens = api.of(jobId, 'engine.token');
     expect(tokens.map((t) => t.index)).toEqual(result.tokens.map((_, i) => i));
@@ -110,14 +112,14 @@ describe('the engine host behind the API', () => {
     expect(order).toEqual(['queued', 'load', 'video', 'vision', 'prefill', 'decode']);
     expect(stages.filter((p) => p.stage === 'video').at(-1)).toMatchObject({ done: plan.times.length });
     expect(stages.filter((p) => p.stage === 'vision').at(-1)).toMatchObject({ done: plan.gridT });
-    expect(stages.filter((p) => p.stage === 'prefill').at(-1)).toMatchObject({ done: 3, total: 3 });
+    expect(stages.filter((p) => p.stage === 'prefill').at(-1)).toMatchObject({ done: 4, total: 4 });
 
     // Every head reports; each ran the pattern its file gives it (the demo applies its file at any length).
     const file = JSON.parse(readFileSync(started.model.patterns!, 'utf8')) as {
       layers: { heads: { pattern: string }[] }[];
     };
     const reports = api.of(jobId, 'engine.head');
-    expect(reports).toHaveLength(3 * 4);
+    expect(reports).toHaveLength(4 * 4);
     for (const r of reports) {
       const planned = file.layers[r.layer]!.heads[r.head]!.pattern;
       expect([r.planned, r.applied, r.keys, r.queries]).toEqual([
@@ -156,7 +158,7 @@ describe('the engine host behind the API', () => {
     expect(second).toMatchObject({ conversationId: first.conversationId, turn: 1, plan: first.plan });
     const r2 = await api.outcome(second.jobId);
 
-    const rules = await loadPromptRules(tinyA);
+    const rules = await loadPromptRules(demoModel);
     const history: ChatMessage[] = [
       { role: 'user', content: [{ type: 'video' }, { type: 'text', text: q1 }] },
       { role: 'assistant', content: r1.answer },
@@ -218,8 +220,8 @@ describe('the engine host behind the API', () => {
     const error = await failure(api.outcome(started.jobId));
     expect(error.code).toBe('CANCELLED');
     const layers = api.of(started.jobId, 'engine.progress').filter((p) => p.stage === 'prefill');
-    // Stopped after at most the layer that was running when the cancel arrived: never all three.
-    expect(Math.max(...layers.map((p) => p.done))).toBeLessThan(3);
+    // Stopped after at most the layer that was running when the cancel arrived: never all four.
+    expect(Math.max(...layers.map((p) => p.done))).toBeLessThan(4);
     expect(api.of(started.jobId, 'engine.token')).toHaveLength(0);
 
     const before = await api.call('engine.status', {});

@@ -30,7 +30,7 @@ export const tinyInfo: ModelInfo = {
 export const embeddedChoice: ModelChoice = {
   dir: '/models/tiny',
   embedded: true,
-  notice: 'The bundled tiny model has random weights: its answers are not meaningful.',
+  notice: 'The bundled demo model was trained only on synthetic videos.',
   demoVideo: '/videos/demo.mp4',
   patterns: null,
   info: tinyInfo,

@@ -123,7 +123,7 @@ describe('heatmap explorer', () => {
 });
 
 describe('model panel', () => {
-  it('says plainly that the bundled model is not meaningful, and shows why a folder cannot be used', async () => {
+  it('says plainly what the bundled model is, and shows why a folder cannot be used', async () => {
     const { store, bridge, take } = await openReady();
     render(
       <StoreProvider store={store} bridge={bridge}>
@@ -132,7 +132,7 @@ describe('model panel', () => {
     );
     await act(async () => take('model.current').resolve(embeddedChoice));
     expect(screen.getByTestId('embedded-model-notice').textContent).toContain(
-      'Bundled tiny model: its answers are not meaningful.',
+      'Bundled demo model: trained only on synthetic videos.',
     );
     fireEvent.change(screen.getByLabelText('Model folder on the server'), {
       target: { value: '/models/broken' },
@@ -173,7 +173,7 @@ describe('model panel in the desktop app', () => {
 });
 
 describe('the whole app', () => {
-  it('renders with no video open and the tiny model answering: questions would go to the demo video', async () => {
+  it('renders with no video open and the demo model answering: questions would go to the demo video', async () => {
     const { bridge, take, nextFrame } = scriptedBridge();
     const store = createAppStore(bridge, nextFrame);
     render(
@@ -182,7 +182,7 @@ describe('the whole app', () => {
       </StoreProvider>,
     );
     await act(async () => take('model.current').resolve(embeddedChoice));
-    expect(screen.getByText('Bundled tiny model — answers are not meaningful')).toBeTruthy();
+    expect(screen.getByText('Bundled demo model — synthetic videos only')).toBeTruthy();
     expect(screen.getByTestId('demo-video-note')).toBeTruthy();
     fireEvent.change(screen.getByRole('textbox', { name: 'Question' }), { target: { value: 'What is it?' } });
     fireEvent.click(screen.getByRole('button', { name: 'Ask' }));

@@ -30,9 +30,9 @@ describe('resource paths', () => {
       addonDir: `${unpacked}/build/addon`,
       addon: `${unpacked}/build/addon/Release/mmi.node`,
       embedded: {
-        modelDir: `${unpacked}/models/qwen2_5_vl/fixtures/tiny-a/model`,
-        patterns: `${unpacked}/models/qwen2_5_vl/patterns/tiny-a-showcase.json`,
-        video: `${unpacked}/models/qwen2_5_vl/demo/testsrc2-4s.mp4`,
+        modelDir: `${unpacked}/models/qwen2_5_vl/demo/model`,
+        patterns: `${unpacked}/models/qwen2_5_vl/patterns/demo.json`,
+        video: `${unpacked}/models/qwen2_5_vl/demo/needle-12s.mp4`,
       },
     });
     expect(bundledToolPath('ffmpeg', layout, 'linux', 'x64')).toBe(
@@ -49,7 +49,7 @@ describe('resource paths', () => {
     expect(layout.packaged).toBe(false);
     const paths = resourcePaths(layout);
     expect(paths.addon).toBe(`${dev}/build/addon/Release/mmi.node`);
-    expect(paths.embedded.video).toBe(`${dev}/models/qwen2_5_vl/demo/testsrc2-4s.mp4`);
+    expect(paths.embedded.video).toBe(`${dev}/models/qwen2_5_vl/demo/needle-12s.mp4`);
     expect(unpackedPath(layout, `${dev}/models/x`)).toBe(`${dev}/models/x`);
   });
 
