@@ -54,6 +54,9 @@ interface ConversationRecord {
 
 /** Conversations remembered for follow-ups (their text only; the engine keeps a few KV caches). */
 const maxConversations = 256;
+/** Questions answered or waiting at once, for every caller together: the engine answers one at a time, so a
+ * longer queue only makes each wait longer; past it a question is refused at once, ENGINE_BUSY. */
+export const maxAsksInFlight = 8;
 const progressIntervalMs = 100;
 
 export interface AskContext {
@@ -71,6 +74,7 @@ export class EngineService {
   private readonly threads: number;
   private choice: Choice;
   private readonly conversations = new Map<string, ConversationRecord>();
+  private asksInFlight = 0;
 
   constructor(options: EngineServiceOptions = {}) {
     this.client = new EngineClient(options.launcher ?? forkLauncher, options.entry ?? engineHostEntry);
@@ -127,6 +131,26 @@ export class EngineService {
 
   /** Starts a question as a job; answers at once with its id, the conversation and the sampling plan. */
   async ask(params: AskParams, ctx: AskContext): Promise<AskStarted> {
+    if (this.asksInFlight >= maxAsksInFlight) {
+      throw new AppError(
+        'ENGINE_BUSY',
+        `The engine is busy with ${this.asksInFlight} questions; ask again when one has been answered`,
+      );
+    }
+    // The slot is taken before the first await, so questions arriving together cannot all pass the check; the
+    // job gives it back when it ends, or this does when no job started.
+    this.asksInFlight += 1;
+    let started = false;
+    try {
+      const answer = await this.startAsk(params, ctx, () => (this.asksInFlight -= 1));
+      started = true;
+      return answer;
+    } finally {
+      if (!started) this.asksInFlight -= 1;
+    }
+  }
+
+  private async startAsk(params: AskParams, ctx: AskContext, ended: () => void): Promise<AskStarted> {
     const record = params.conversationId
       ? await this.followUp(params.conversationId, params.video, ctx)
       : await this.newConversation(params, ctx);
@@ -150,7 +174,11 @@ export class EngineService {
     };
     const turn = record.history.length / 2;
     const jobId = ctx.jobs.start(
-      (job) => this.run(record, request, turn, job, ctx.emit).finally(() => (record.busy = false)),
+      (job) =>
+        this.run(record, request, turn, job, ctx.emit).finally(() => {
+          record.busy = false;
+          ended();
+        }),
       ctx.emit,
       ctx.signal,
       params.jobId,
