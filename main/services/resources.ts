@@ -81,7 +81,7 @@ export function resourcePaths(layout: AppLayout = appLayout()): ResourcePaths {
     addon: onDisk('build', 'addon', 'Release', 'mmi.node'),
     embedded: {
       modelDir: onDisk(...family, 'demo', 'model'),
-      patterns: onDisk(...family, 'patterns', 'demo.json'),
+      patterns: onDisk(...family, 'patterns', 'demo-showcase.json'),
       video: onDisk(...family, 'demo', 'needle-12s.mp4'),
     },
   };

@@ -48,7 +48,7 @@ describe('the Patterns view in a browser', () => {
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Patterns' }).click();
     const inUse = page.getByTestId('pattern-file-in-use');
     await inUse.waitFor();
-    const used = path.join(repoRoot, 'models', 'qwen2_5_vl', 'patterns', 'demo.json');
+    const used = path.join(repoRoot, 'models', 'qwen2_5_vl', 'patterns', 'demo-showcase.json');
     expect(await inUse.getByRole('button').getAttribute('title')).toBe(used);
     // It is open already (no allowed folder holds it): the page is not blank before a search.
     const title = page.getByRole('region', { name: 'Pattern file', exact: true }).locator('h2');

@@ -157,7 +157,7 @@ describe('electron-builder.yml', () => {
     expect(own.filter((e) => /^\/(test|renderer|main|app|native|kernels|scripts)\//.test(e))).toEqual([]);
     // Of models/, only the embedded default travels: no generator, no other fixture, no engine sources.
     const embedded =
-      /^\/models(\/qwen2_5_vl(\/(patterns(\/demo\.json)?|demo(\/[^/]+\.mp4|\/model(\/[^/]+)?)?))?)?$/;
+      /^\/models(\/qwen2_5_vl(\/(patterns(\/demo-showcase\.json)?|demo(\/[^/]+\.mp4|\/model(\/[^/]+)?)?))?)?$/;
     expect(own.filter((e) => e.startsWith('/models') && !embedded.test(e))).toEqual([]);
     expect(
       asarEntries.filter((e) =>

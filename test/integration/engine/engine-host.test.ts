@@ -53,7 +53,7 @@ describe('the engine host behind the API', () => {
     expect(current).toMatchObject({ embedded: true, dir: demoModel });
     expect(current.notice).toMatch(/trained only on synthetic videos/);
     expect(current.demoVideo).toMatch(/needle-12s\.mp4$/);
-    expect(current.patterns).toMatch(/demo\.json$/);
+    expect(current.patterns).toMatch(/demo-showcase\.json$/);
     expect(current.info).toMatchObject({ family: 'qwen2_5_vl', textLayers: 4, heads: 4, kvHeads: 2 });
     const status = await api.call('engine.status', {});
     const native = backendInfo();

@@ -31,7 +31,7 @@ describe('resource paths', () => {
       addon: `${unpacked}/build/addon/Release/mmi.node`,
       embedded: {
         modelDir: `${unpacked}/models/qwen2_5_vl/demo/model`,
-        patterns: `${unpacked}/models/qwen2_5_vl/patterns/demo.json`,
+        patterns: `${unpacked}/models/qwen2_5_vl/patterns/demo-showcase.json`,
         video: `${unpacked}/models/qwen2_5_vl/demo/needle-12s.mp4`,
       },
     });
