@@ -12,9 +12,10 @@ import { maxAsksInFlight } from '../../main/services/engine/service.js';
 const asks = 12;
 const clients = maxAsksInFlight + 4;
 
-/** Growth from the first sample after a question (caches warm) to the last. */
+/** Growth from the first sample once the engine holds as many conversations' caches as it keeps (4, in
+ * main/services/engine/runner.ts) to the last. */
 function growth(samples: MemorySample[], of: 'hostRssMiB' | 'engineRssMiB'): number {
-  const warm = samples.filter((s) => s.after > 0);
+  const warm = samples.filter((s) => s.after >= 4);
   const first = warm[0]?.[of] ?? 0;
   return (warm.at(-1)?.[of] ?? 0) - (first ?? 0);
 }
