@@ -277,7 +277,15 @@ describe('asking about a video in a browser, answered by the engine', () => {
     const key = (
       await explorer.getByRole('list', { name: 'Patterns' }).locator('li').allTextContents()
     ).sort();
-    expect(key).toEqual(['2D-boundary', 'A-shape', 'Q-boundary', 'block-sparse', 'grid', 'vertical-slash']);
+    expect(key).toEqual([
+      '2D-boundary',
+      'A-shape',
+      'Q-boundary',
+      'block-sparse',
+      'dense',
+      'grid',
+      'vertical-slash',
+    ]);
     await explorer
       .getByRole('gridcell', { name: /: grid, .*, heatmap$/ })
       .first()
@@ -393,7 +401,7 @@ describe('asking about a video in a browser, answered by the engine', () => {
     expect(await page.getByTestId('embedded-model-notice').count()).toBe(0);
     // Another model is another analysis: the questions so far are gone.
     expect(await page.getByTestId('turn-0').count()).toBe(0);
-    await panel.getByRole('button', { name: 'Back to the bundled tiny model' }).click();
+    await panel.getByRole('button', { name: 'Back to the bundled demo model' }).click();
     await page.getByTestId('embedded-model-notice').waitFor();
   });
 });

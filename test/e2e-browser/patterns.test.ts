@@ -15,7 +15,7 @@ import {
 } from './support/app-in-browser.js';
 
 // The Patterns view in Debian's Chromium against a real web host and real pattern workers: a small search on the
-// bundled tiny model over a clip in the allowed folder, watched layer by layer, its file browsed as a layer×head
+// bundled demo model over a clip in the allowed folder, watched layer by layer, its file browsed as a layer×head
 // grid whose cells are the file's patterns, one head opened (its heatmaps captured under the file), and a
 // comparison against dense. Screenshots go to test-results/e2e-browser/.
 
@@ -78,7 +78,7 @@ describe('the Patterns view in a browser', () => {
     const status = search.getByTestId('search-status');
     await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Done in /);
     // Every layer of the one video was scored.
-    for (let layer = 0; layer < 3; layer++) {
+    for (let layer = 0; layer < 4; layer++) {
       expect(await search.getByTestId(`scored-0-${layer}`).getAttribute('class')).toBe('scored');
     }
     await shot(page, 'patterns-search');
@@ -86,7 +86,7 @@ describe('the Patterns view in a browser', () => {
     const grid = page.getByRole('grid', { name: 'Pattern file: layers and heads' });
     await grid.waitFor();
     const cells = grid.getByRole('gridcell');
-    expect(await cells.count()).toBe(3 * 4);
+    expect(await cells.count()).toBe(4 * 4);
     // The grid shows the file the search wrote.
     const written =
       (await page
