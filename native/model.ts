@@ -167,10 +167,10 @@ export class Video {
   }
 }
 
-/** How a pre-fill attends. On a model on the GPU: the GPU runs dense, A-shape, vertical-slash and grid heads (at head
- * dims 64, 80 and 128) and refuses a file with other sparse heads (MMI_INVALID_ARGUMENT naming the head); head
- * reports come after the pre-fill, with the pattern's tile density and no recall or per-head times; heatmaps and
- * the recall floor need the CPU (MMI_INVALID_ARGUMENT). */
+/** How a pre-fill attends. On a model on the GPU: the GPU runs every pattern (sparse heads at head dims 64, 80 and
+ * 128, indices estimated on the device) and computes the heatmaps on the device, delivered as on the CPU; head
+ * reports come after the pre-fill, with the pattern's tile density, the recall a head's heatmap measured and no
+ * per-head times; the recall floor needs the CPU (MMI_INVALID_ARGUMENT). */
 export interface Attention {
   /** Per-head sparse patterns; absent or null: every head dense. */
   patterns?: PatternFile | null;
@@ -179,7 +179,7 @@ export interface Attention {
   /** 0 (default): off; else heads whose estimated recall is lower run dense (CPU only). */
   recallFloor?: number;
   recallSamples?: number;
-  /** Heads whose heatmaps onHeatmap receives (fresh pre-fills, CPU only); grid G (default 64), sampled rows (64). */
+  /** Heads whose heatmaps onHeatmap receives (fresh pre-fills); grid G (default 64), sampled rows (64). */
   heatmaps?: { heads: { layer: number; head: number }[]; grid?: number; samples?: number };
 }
 

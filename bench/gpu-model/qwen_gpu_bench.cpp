@@ -6,6 +6,12 @@
 // the memory plan's refusal of a prompt that does not fit.
 //
 //   mmi-qwen-gpu-bench --model DIR --tokens 65536,131072,262144 [--decode 32] [--refuse 1048576] [--dense-layers K]
+//                      [--interleaved 262144] [--pattern-file PATH]
+//
+// --interleaved N: a mixed-modality prompt of about N tokens, text and three videos interleaved (six modality
+// switches), pre-filled dense, with the boundary patterns of a pattern file written to PATH and read back as the
+// engine reads any (kv groups 0-1 Q-boundary, 2-3 2D-boundary, 1000 columns and 6096 diagonals per region), and the
+// same with the heatmaps of every head of one layer (64 × 64, 64 sampled rows) computed on the device.
 //
 // Every pre-fill reports its layers' times. --dense-layers K stops the dense pre-fills after K layers and
 // extrapolates the whole from them (the layers are identical in shape, so each costs the same); every full pre-fill
@@ -22,6 +28,8 @@
 #include <vector>
 
 #include "mmi/ops/half.hpp"
+#include "mmi/patterns/pattern_file.hpp"
+#include "mmi/patterns/prefill.hpp"
 #include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/cuda/device.hpp"
 #include "mmi/runtime/cuda/gemm.hpp"
@@ -40,6 +48,8 @@ struct Args {
   std::int64_t decode = 32;
   std::int64_t refuse = 0;
   std::int64_t dense_layers = 0;  // 0: every layer
+  std::int64_t interleaved = 0;   // 0: no mixed-modality run
+  std::string pattern_file = "/tmp/mmi-interleaved-patterns.json";
 };
 
 std::vector<std::int64_t> list_of(const std::string& s) {
@@ -58,6 +68,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--decode") a.decode = std::stoll(v);
     else if (k == "--refuse") a.refuse = std::stoll(v);
     else if (k == "--dense-layers") a.dense_layers = std::stoll(v);
+    else if (k == "--interleaved") a.interleaved = std::stoll(v);
+    else if (k == "--pattern-file") a.pattern_file = v;
     else throw std::runtime_error("unknown option " + k);
   }
   if (a.model.empty()) throw std::runtime_error("usage: mmi-qwen-gpu-bench --model DIR --tokens N,N [--decode 32]");
@@ -184,6 +196,101 @@ void gemm_rates(const TextConfig& c) {
   std::fflush(stdout);
 }
 
+// The mixed-modality pattern file: every head's pattern by kv group, written and read back through the pattern
+// file format.
+HeadPatterns interleaved_patterns(const Model& model, const Args& args, std::int64_t n) {
+  namespace pt = mmi::patterns;
+  pt::PatternFile file = pt::dense_pattern_file(pt::model_identity(model, args.model));
+  const pt::VerticalSlashBudgets b{pt::Budget::fixed_count(1000), pt::Budget::fixed_count(6096)};
+  const std::int64_t kv = file.model.kv_heads, group = file.model.heads / kv;
+  for (auto& layer : file.layers) {
+    for (std::size_t h = 0; h < layer.size(); ++h) {
+      layer[h].pattern = static_cast<std::int64_t>(h) / group < kv / 2 ? pt::HeadPattern::q_boundary(b, b)
+                                                                        : pt::HeadPattern::two_d_boundary(b, b, b, b);
+    }
+  }
+  pt::save_pattern_file(file, args.pattern_file);
+  const pt::PatternFile read = pt::load_pattern_file(args.pattern_file);
+  return pt::head_patterns(model, &read, n);
+}
+
+// Text and three videos interleaved, about `target` tokens, dense and sparse (the pattern file's boundary heads),
+// sparse again with one layer's heatmaps.
+void interleaved_run(const Model& model, const Args& args, std::int64_t target) {
+  const Config& c = model.config();
+  const GridTHW frame{0, 40, 72};
+  const std::int64_t per_t_tokens = (frame.h / 2) * (frame.w / 2);
+  const std::vector<std::int64_t> texts = {64, 200, 150, 300};
+  const std::int64_t patches = std::max<std::int64_t>(3, (target - 720) / per_t_tokens);
+  const std::vector<GridTHW> grids = {{patches * 33 / 100, frame.h, frame.w},
+                                      {patches * 36 / 100, frame.h, frame.w},
+                                      {patches - patches * 33 / 100 - patches * 36 / 100, frame.h, frame.w}};
+  const synthetic::Prompt prompt = synthetic::interleaved_prompt(c, grids, texts, 1.0, 19);
+  const auto n = static_cast<std::int64_t>(prompt.ids.size());
+  const std::int64_t patch_dim = c.vision.patch_dim();
+  std::vector<PixelSource> sources;
+  for (std::size_t v = 0; v < grids.size(); ++v) {
+    const std::int64_t per_t = grids[v].h * grids[v].w;
+    sources.push_back({grids[v], [per_t, patch_dim, v](std::int64_t t0, std::int64_t count, float* out) {
+                         std::vector<std::thread> threads;
+                         for (std::int64_t t = 0; t < count; ++t) {
+                           threads.emplace_back([&, t] {
+                             synthetic::fill_pixels(7 + v, t0 + t, 1, per_t, patch_dim, out + t * per_t * patch_dim);
+                           });
+                         }
+                         for (auto& th : threads) th.join();
+                       }});
+  }
+  const HeadPatterns patterns = interleaved_patterns(model, args, n);
+  HeatmapRequest heatmaps;
+  const std::int64_t heat_layer = c.text.layers / 2;
+  for (std::int64_t h = 0; h < c.text.heads; ++h) heatmaps.heads.push_back({heat_layer, h});
+  heatmaps.options.grid = 64;
+  heatmaps.options.samples = 64;
+  std::int64_t delivered = 0;
+  double recall_sum = 0.0;
+  heatmaps.deliver = [&](const PrefillHeatmap& h) {
+    ++delivered;
+    recall_sum += h.heatmap.recall;
+  };
+  for (const char* mode : {"dense", "sparse_boundary", "sparse_boundary_heatmaps"}) {
+    const bool sparse = std::strcmp(mode, "dense") != 0;
+    const bool heat = std::strcmp(mode, "sparse_boundary_heatmaps") == 0;
+    rc::reset_peak_memory_use();
+    Session session(model);
+    PrefillInput in{prompt.ids, prompt.positions, {}, {}, nullptr};
+    in.video_sources = sources;
+    in.patterns = sparse ? &patterns : nullptr;
+    in.heatmaps = heat ? &heatmaps : nullptr;
+    LayerClock clock;
+    clock.stop_after = sparse ? 0 : args.dense_layers;
+    bool cut = false;
+    try {
+      session.prefill(in, clock.control());
+    } catch (const mmi::runtime::Error& e) {
+      if (e.code() != mmi::runtime::ErrorCode::Cancelled || !clock.cancel) throw;
+      cut = true;
+    }
+    const RunStats& st = session.stats();
+    const std::int64_t k = args.dense_layers > 1 ? args.dense_layers : 3;
+    std::string density = "{";
+    for (const auto& [name, d] : st.pattern_density) {
+      density += (density.size() > 1 ? ",\"" : "\"") + name + "\":" + std::to_string(d);
+    }
+    density += "}";
+    std::printf("{\"kind\":\"interleaved\",\"mode\":\"%s\",\"tokens\":%lld,\"videos\":%zu,\"video_tokens\":%lld,"
+                "\"cut\":%s,\"layer_ms\":%s,\"prefill_ms_extrapolated\":%.1f,\"vision_ms\":%.1f,\"prefill_ms\":%.1f,"
+                "\"index_ms\":%.1f,\"density\":%s,\"heatmaps\":%lld,\"heatmap_recall_mean\":%.4f,\"peak_gib\":%.2f}\n",
+                mode, static_cast<long long>(n), grids.size(),
+                static_cast<long long>((grids[0].t + grids[1].t + grids[2].t) * per_t_tokens), cut ? "true" : "false",
+                clock.layers_json().c_str(), clock.extrapolated_ms(k, c.text.layers), st.vision_ms,
+                cut ? 0.0 : st.prefill_ms, st.index_ms, density.c_str(), static_cast<long long>(heat ? delivered : 0),
+                heat && delivered ? recall_sum / static_cast<double>(delivered) : 0.0,
+                static_cast<double>(st.peak_device_bytes) / double(1ull << 30));
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -273,6 +380,8 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
+
+    if (args.interleaved > 0) interleaved_run(*model, args, args.interleaved);
 
     if (args.refuse > 0) {
       const GridTHW grid{args.refuse / per_t_tokens, frame.h, frame.w};

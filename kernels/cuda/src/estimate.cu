@@ -3,6 +3,9 @@
 #include "mmi/cuda/estimate.hpp"
 #include "mmi/cuda/index_build.hpp"
 
+#include "estimate_internal.hpp"
+#include "select.cuh"
+
 #include <cuda_runtime.h>
 
 
@@ -23,6 +26,7 @@ using detail::fast_exp2;
 using detail::ldmatrix_x4;
 using detail::Mma16816;
 using detail::smem_addr;
+using detail::block_prefix;
 
 constexpr int kChunk = 4096;  // keys per CTA
 
@@ -33,6 +37,8 @@ struct MassParams {
   int32_t heads_q, group;
   float scale_log2;
   int64_t row_begin, row_end, key_begin;
+  const int32_t* rows;  // when set: the 64 rows' original positions (-1: no row) instead of [row_begin, row_end)
+  int32_t head_offset;  // q head read = blockIdx.y + head_offset (partials and outputs are indexed by blockIdx.y)
   int32_t chunks;     // pass 1: chunks over [0, row_end)
   float* part_m;      // [heads, chunks, 64]
   float* part_l;
@@ -64,8 +70,8 @@ __device__ void for_each_tile(const MassParams& p, int64_t head, int64_t k_lo, i
 #pragma unroll
   for (int j = 0; j < 64 * L::Chunks / 128; ++j) {
     const int ci = tid + 128 * j, r = ci / L::Chunks, c = ci % L::Chunks;
-    const int64_t row = p.row_begin + r;
-    const bool ok = row < p.row_end;
+    const int64_t row = p.rows ? p.rows[r] : p.row_begin + r;
+    const bool ok = p.rows ? row >= 0 : row < p.row_end;
     cp_async16(sbase + L::kQ + (r * L::Stride + c * 8) * 2, ok ? qbase + row * D + c * 8 : qbase, ok ? 16 : 0);
   }
   auto load = [&](int stage, int64_t k0) {
@@ -131,13 +137,14 @@ __global__ void __launch_bounds__(128) rows_max_sum(const MassParams p) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2;
   int32_t rows[2];
   for (int r = 0; r < 2; ++r) {
-    const int64_t row = p.row_begin + warp * 16 + g + 8 * r;
-    rows[r] = row < p.row_end ? static_cast<int32_t>(row) : -1;
+    const int idx = warp * 16 + g + 8 * r;
+    const int64_t row = p.row_begin + idx;
+    rows[r] = p.rows ? p.rows[idx] : row < p.row_end ? static_cast<int32_t>(row) : -1;
   }
   const int64_t k_lo = static_cast<int64_t>(blockIdx.x) * kChunk;
   const int64_t k_hi = min(k_lo + kChunk, p.row_end);
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
-  for_each_tile<T, D>(p, head, k_lo, k_hi, smem, rows, [&](float (&s)[32], int64_t) {
+  for_each_tile<T, D>(p, head + p.head_offset, k_lo, k_hi, smem, rows, [&](float (&s)[32], int64_t) {
     float alpha[2];
     detail::online_softmax<8>(s, m, l, p.scale_log2, alpha);
   });
@@ -227,34 +234,105 @@ __global__ void __launch_bounds__(128) rows_mass(const MassParams p) {
   });
 }
 
+// Pass 2 for given rows: each row's softmax probabilities over keys [0, row_end), written to
+// prob[blockIdx.y][row][key_inverse ? key_inverse[key] : key] (row stride n).
 template <typename T, int D>
-void run_mass(MassParams p, int64_t heads, cudaStream_t stream) {
+__global__ void __launch_bounds__(128) rows_probabilities(const MassParams p, const int32_t* key_inverse, float* prob) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  __shared__ float row_m[64], row_inv[64];
+  const int64_t head = blockIdx.y;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t4 = lane & 3;
+  if (tid < 64) {
+    float m = -INFINITY;
+    for (int c = 0; c < p.chunks; ++c) m = fmaxf(m, p.part_m[(head * p.chunks + c) * 64 + tid]);
+    float l = 0.0f;
+    for (int c = 0; c < p.chunks; ++c) {
+      const int64_t at = (head * p.chunks + c) * 64 + tid;
+      if (p.part_l[at] > 0.0f) l += p.part_l[at] * fast_exp2((p.part_m[at] - m) * p.scale_log2);
+    }
+    row_m[tid] = m == -INFINITY ? 0.0f : m * p.scale_log2;
+    row_inv[tid] = l > 0.0f ? 1.0f / l : 0.0f;
+  }
+  __syncthreads();
+  int32_t rows[2];
+  float base[2], inv[2];
+  int idxs[2];
+  for (int r = 0; r < 2; ++r) {
+    idxs[r] = warp * 16 + g + 8 * r;
+    rows[r] = p.rows[idxs[r]];
+    base[r] = row_m[idxs[r]];
+    inv[r] = row_inv[idxs[r]];
+  }
+  const int64_t k_lo = static_cast<int64_t>(blockIdx.x) * kChunk;
+  const int64_t k_hi = min(k_lo + kChunk, p.row_end);
+  float* out = prob + head * 64 * p.n;
+  for_each_tile<T, D>(p, head + p.head_offset, k_lo, k_hi, smem, rows, [&](float (&s)[32], int64_t k0) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t key = k0 + 8 * j + 2 * t4 + (e & 1);
+        if (key >= k_hi) continue;
+        const float pv = fast_exp2(s[j * 4 + e] * p.scale_log2 - base[e >> 1]) * inv[e >> 1];
+        const int64_t c = key_inverse ? key_inverse[key] : key;
+        out[idxs[e >> 1] * p.n + c] = pv;
+      }
+    }
+  });
+}
+
+// Pass 1, then pass 2: the mass per column and diagonal, or (prob set) the probabilities of given rows.
+template <typename T, int D>
+void run_mass(MassParams p, int64_t heads, const int32_t* key_inverse, float* prob, cudaStream_t stream) {
   using L = MassLayout<D>;
   const int64_t pass1_chunks = (p.row_end + kChunk - 1) / kChunk;
   const int64_t pass2_chunks = (p.row_end - p.key_begin + kChunk - 1) / kChunk;
   p.chunks = static_cast<int32_t>(pass1_chunks);
   MMI_CUDA_CHECK(cudaFuncSetAttribute(rows_max_sum<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kBytes));
-  MMI_CUDA_CHECK(cudaFuncSetAttribute(rows_mass<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kBytes));
   rows_max_sum<T, D><<<dim3(static_cast<unsigned>(pass1_chunks), static_cast<unsigned>(heads)), 128, L::kBytes,
                        stream>>>(p);
   MMI_CUDA_CHECK_LAUNCH("rows_max_sum");
+  if (prob) {
+    MMI_CUDA_CHECK(
+        cudaFuncSetAttribute(rows_probabilities<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kBytes));
+    rows_probabilities<T, D><<<dim3(static_cast<unsigned>(pass2_chunks), static_cast<unsigned>(heads)), 128, L::kBytes,
+                               stream>>>(p, key_inverse, prob);
+    MMI_CUDA_CHECK_LAUNCH("rows_probabilities");
+    return;
+  }
+  MMI_CUDA_CHECK(cudaFuncSetAttribute(rows_mass<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kBytes));
   rows_mass<T, D><<<dim3(static_cast<unsigned>(pass2_chunks), static_cast<unsigned>(heads)), 128, L::kBytes,
                     stream>>>(p);
   MMI_CUDA_CHECK_LAUNCH("rows_mass");
 }
 
 template <typename T>
-void run_mass_dim(const MassParams& p, int64_t heads, int dim, cudaStream_t stream) {
+void run_mass_dim(const MassParams& p, int64_t heads, int dim, const int32_t* key_inverse, float* prob,
+                  cudaStream_t stream) {
   switch (dim) {
     case 64:
-      return run_mass<T, 64>(p, heads, stream);
+      return run_mass<T, 64>(p, heads, key_inverse, prob, stream);
     case 80:
-      return run_mass<T, 80>(p, heads, stream);
+      return run_mass<T, 80>(p, heads, key_inverse, prob, stream);
     case 128:
-      return run_mass<T, 128>(p, heads, stream);
+      return run_mass<T, 128>(p, heads, key_inverse, prob, stream);
     default:
       throw Error("estimation: head dim must be 64, 80 or 128");
   }
+}
+
+void dispatch_mass(const MassParams& p, const AttentionShape& shape, int64_t heads, const int32_t* key_inverse,
+                   float* prob, cudaStream_t stream) {
+  if (shape.dtype == DType::bf16) {
+    run_mass_dim<__nv_bfloat16>(p, heads, shape.head_dim, key_inverse, prob, stream);
+  } else {
+    run_mass_dim<__half>(p, heads, shape.head_dim, key_inverse, prob, stream);
+  }
+}
+
+float scale_log2_of(const AttentionShape& shape) {
+  const float scale = shape.scale > 0.0f ? shape.scale : 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  return scale * 1.4426950408889634f;
 }
 
 // Top-k per head by radix select (one CTA per head): the k-th largest key in four 8-bit passes, then the selected
@@ -266,38 +344,15 @@ __device__ __forceinline__ uint32_t select_key(const float* scores, int64_t i, i
   return i < forced ? 0xFFFFFFFFu : __float_as_uint(fmaxf(scores[i], 0.0f));
 }
 
-// Exclusive prefix of `flag` over the block (thread order) and the block total.
-__device__ __forceinline__ int block_prefix(bool flag, int* warp_sums, int& total) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const uint32_t ballot = __ballot_sync(0xffffffffu, flag);
-  const int within = __popc(ballot & ((1u << lane) - 1));
-  if (lane == 0) warp_sums[warp] = __popc(ballot);
-  __syncthreads();
-  if (warp == 0) {
-    const int v = warp_sums[lane];
-    int incl = v;
-    for (int o = 1; o < 32; o <<= 1) {
-      const int x = __shfl_up_sync(0xffffffffu, incl, o);
-      if (lane >= o) incl += x;
-    }
-    warp_sums[lane] = incl - v;
-    if (lane == 31) warp_sums[32] = incl;
-  }
-  __syncthreads();
-  const int prefix = warp_sums[warp] + within;
-  total = warp_sums[32];
-  __syncthreads();
-  return prefix;
-}
-
-__global__ void __launch_bounds__(kSelectThreads) top_k_select(const float* all_scores, int64_t length, int64_t forced,
-                                                              int64_t k, int32_t width, int32_t* out) {
+__global__ void __launch_bounds__(kSelectThreads) top_k_select(const float* all_scores, int64_t length, int64_t stride,
+                                                              int64_t forced, int64_t k, int32_t width, int32_t offset,
+                                                              int32_t* out) {
   __shared__ int hist[256];
   __shared__ int warp_sums[33];
   __shared__ uint32_t s_prefix;
   __shared__ int64_t s_remaining;
   const int64_t head = blockIdx.x;
-  const float* scores = all_scores + head * length;
+  const float* scores = all_scores + head * stride;
   int32_t* dst = out + head * width;
   uint32_t prefix = 0, mask = 0;
   int64_t remaining = k;  // how many of the keys matching the prefix are still to take
@@ -337,24 +392,13 @@ __global__ void __launch_bounds__(kSelectThreads) top_k_select(const float* all_
     const bool take = valid && (key > prefix || (eq && equal_seen + eq_rank < remaining));
     int take_total = 0;
     const int pos = block_prefix(take, warp_sums, take_total);
-    if (take && written + pos < width) dst[written + pos] = static_cast<int32_t>(i);
+    if (take && written + pos < width) dst[written + pos] = static_cast<int32_t>(i) + offset;
     written += take_total;
     equal_seen += eq_total;
   }
   for (int64_t j = (k > 0 ? written : 0) + threadIdx.x; j < width; j += blockDim.x) dst[j] = -1;
 }
 
-// Top `budget` positions of each head's scores (forced first `forced` positions), ascending, -1 padded.
-DeviceBuffer<int32_t> top_positions(const float* scores, int64_t heads, int64_t length, int64_t forced, int64_t budget,
-                                    int32_t width, cudaStream_t stream) {
-  DeviceBuffer<int32_t> out(static_cast<size_t>(heads) * width);
-  const int64_t k = std::min(budget, length);
-  top_k_select<<<static_cast<unsigned>(heads), kSelectThreads, 0, stream>>>(scores, length, forced, k, width,
-                                                                            out.get());
-  MMI_CUDA_CHECK_LAUNCH("top_k_select");
-  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return out;
-}
 
 // Grid stride score of candidate blockIdx.x for head blockIdx.y (the CPU core's definition, kernels/cpu/src/grid.cpp):
 // line excess (mass of the top `lines` phases over the run's column mass, minus lines/s) + slash excess (diagonal
@@ -449,8 +493,7 @@ RowsMass last_rows_mass(const AttentionShape& shape, const void* q, const void* 
   p.n = shape.n;
   p.heads_q = shape.heads_q;
   p.group = shape.heads_q / shape.heads_kv;
-  const float scale = shape.scale > 0.0f ? shape.scale : 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
-  p.scale_log2 = scale * 1.4426950408889634f;
+  p.scale_log2 = scale_log2_of(shape);
   p.row_end = row_end;
   p.row_begin = std::max(key_begin, row_end - kEstimateRows);
   p.key_begin = key_begin;
@@ -458,14 +501,48 @@ RowsMass last_rows_mass(const AttentionShape& shape, const void* q, const void* 
   p.part_l = part_l.get();
   p.column = out.column.get();
   p.diagonal = out.diagonal.get();
-  if (shape.dtype == DType::bf16) {
-    run_mass_dim<__nv_bfloat16>(p, shape.heads_q, shape.head_dim, stream);
-  } else {
-    run_mass_dim<__half>(p, shape.heads_q, shape.head_dim, stream);
-  }
+  dispatch_mass(p, shape, shape.heads_q, nullptr, nullptr, stream);
   MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
   return out;
 }
+
+namespace detail {
+
+DeviceBuffer<int32_t> top_positions(const float* scores, int64_t heads, int64_t length, int64_t stride, int64_t forced,
+                                    int64_t budget, int32_t width, int32_t base, cudaStream_t stream) {
+  DeviceBuffer<int32_t> out(static_cast<size_t>(heads) * width);
+  const int64_t k = std::min(budget, length);
+  top_k_select<<<static_cast<unsigned>(heads), kSelectThreads, 0, stream>>>(scores, length, stride, forced, k, width,
+                                                                            base, out.get());
+  MMI_CUDA_CHECK_LAUNCH("top_k_select");
+  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return out;
+}
+
+void rows_probabilities(const AttentionShape& shape, const void* q, const void* k, const int32_t* rows,
+                        int64_t row_end, int32_t first_head, int32_t heads, const int32_t* key_inverse, float* prob,
+                        cudaStream_t stream) {
+  const int64_t chunks = (row_end + kChunk - 1) / kChunk;
+  DeviceBuffer<float> part_m(static_cast<size_t>(heads * chunks * 64)), part_l(static_cast<size_t>(heads * chunks * 64));
+  MassParams p{};
+  p.q = q;
+  p.k = k;
+  p.n = shape.n;
+  p.heads_q = shape.heads_q;
+  p.group = shape.heads_q / shape.heads_kv;
+  p.scale_log2 = scale_log2_of(shape);
+  p.row_begin = 0;
+  p.row_end = row_end;
+  p.key_begin = 0;
+  p.rows = rows;
+  p.head_offset = first_head;
+  p.part_m = part_m.get();
+  p.part_l = part_l.get();
+  dispatch_mass(p, shape, heads, key_inverse, prob, stream);
+  MMI_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+}  // namespace detail
 
 VerticalSlashLists select_vertical_slash(const RowsMass& mass, int64_t vertical_budget, int64_t slash_budget,
                                          Stream stream_handle) {
@@ -477,8 +554,10 @@ VerticalSlashLists select_vertical_slash(const RowsMass& mass, int64_t vertical_
   const int64_t s = std::min(std::max(slash_budget, std::min(kForcedSlashes, mass.length)), mass.length);
   out.vertical_width = static_cast<int32_t>(std::max<int64_t>(v, 1));
   out.slash_width = static_cast<int32_t>(std::max<int64_t>(s, 1));
-  out.verticals = top_positions(mass.column.get(), mass.heads, mass.length, kForcedColumns, v, out.vertical_width, stream);
-  out.slashes = top_positions(mass.diagonal.get(), mass.heads, mass.length, kForcedSlashes, s, out.slash_width, stream);
+  out.verticals = detail::top_positions(mass.column.get(), mass.heads, mass.length, mass.length, kForcedColumns, v,
+                                        out.vertical_width, 0, stream);
+  out.slashes = detail::top_positions(mass.diagonal.get(), mass.heads, mass.length, mass.length, kForcedSlashes, s,
+                                      out.slash_width, 0, stream);
   return out;
 }
 

@@ -115,14 +115,6 @@ export class EngineRunner {
     progress('load', 1, 1);
 
     const device = loaded.model.info().device;
-    if (params.heatmaps && device === 'gpu') {
-      // Said before the video is decoded and encoded; the engine would refuse at the pre-fill.
-      throw new AppError(
-        'BAD_REQUEST',
-        'Heatmaps are captured on the CPU only: this model runs on the GPU. Start the engine with MMI_DEVICE=cpu ' +
-          'for heatmaps, or ask without them.',
-      );
-    }
     const attention: Attention = {
       patterns,
       ...(params.denseBelowTokens !== null ? { denseBelowTokens: params.denseBelowTokens } : {}),

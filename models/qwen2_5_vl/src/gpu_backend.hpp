@@ -23,6 +23,7 @@ struct GpuPrefill {
   const std::vector<Segment>* layout = nullptr;
   const HeadPatterns* patterns = nullptr;
   PrefillObserver* observer = nullptr;
+  const HeatmapRequest* heatmaps = nullptr;
 };
 
 class GpuSession {

@@ -261,6 +261,10 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
     throw Error(ErrorCode::InvalidInput, "", "patterns",
                 "the CPU backend takes per-head patterns through a PrefillAttention hook (mmi::patterns)");
   }
+  if (!impl.gpu && input.heatmaps != nullptr) {
+    throw Error(ErrorCode::InvalidInput, "", "heatmaps",
+                "the CPU backend captures heatmaps through a PrefillAttention hook (mmi::patterns)");
+  }
   std::vector<GridTHW> grids = input.video_grids;
   if (!input.video_sources.empty()) {
     if (!input.video_features.empty() || !input.video_grids.empty()) {
@@ -335,7 +339,8 @@ std::vector<float> Session::prefill(const PrefillInput& input, const RunControl&
   RunStats stats;
   if (impl.gpu) {
     state_->last_logits = state_->gpu->prefill(
-        {input.ids, positions, input.video_features, input.video_sources, &layout, input.patterns, input.observer},
+        {input.ids, positions, input.video_features, input.video_sources, &layout, input.patterns, input.observer,
+         input.heatmaps},
         control, trace,
         &stats);
   } else {

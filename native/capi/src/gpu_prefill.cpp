@@ -21,16 +21,12 @@ constexpr int64_t kDenseBelowTokens = 16384;  // mmi_attention_options' default,
 }  // namespace
 
 GpuPrefill::GpuPrefill(const runtime::VideoModel& model, const mmi_attention_options& options, int64_t cached,
-                       int64_t count)
+                       int64_t count, std::function<void(const patterns::HeadHeatmap&)> on_heatmap)
     : file_(options.patterns != nullptr ? options.patterns->file.get() : nullptr),
+      on_heatmap_(std::move(on_heatmap)),
       cached_(cached),
       count_(count),
       dense_below_(options.dense_below_tokens >= 0 ? options.dense_below_tokens : kDenseBelowTokens) {
-  if (options.heatmap_count > 0) {
-    throw Error(ErrorCode::InvalidInput, "", "attention.heatmaps",
-                "heatmaps are captured by the CPU backend only: the GPU pre-fill keeps no layer's queries and keys. "
-                "Load the model on the CPU (device cpu, or MMI_DEVICE=cpu in the engine's environment) for heatmaps");
-  }
   if (options.recall_floor > 0.0) {
     throw Error(ErrorCode::InvalidInput, "", "attention.recall_floor",
                 "the recall floor is measured by the CPU backend only; load the model on the CPU (device cpu, or "
@@ -44,6 +40,34 @@ GpuPrefill::GpuPrefill(const runtime::VideoModel& model, const mmi_attention_opt
   }
   sparse_ = std::any_of(patterns_.configs.begin(), patterns_.configs.end(),
                         [](const att::PatternConfig& c) { return c.pattern != att::Pattern::dense; });
+  if (options.heatmap_count > 0 && !(text.head_dim == 64 || text.head_dim == 80 || text.head_dim == 128)) {
+    throw Error(ErrorCode::InvalidInput, "", "attention.heatmaps",
+                "heatmaps on the GPU need head dim 64, 80 or 128 (the attention core's CUDA kernels); this model has " +
+                    std::to_string(text.head_dim) + ". Load it on the CPU (device cpu, or MMI_DEVICE=cpu) for heatmaps");
+  }
+  for (int64_t i = 0; i < options.heatmap_count; ++i) {
+    const int64_t l = options.heatmap_heads[2 * i], h = options.heatmap_heads[2 * i + 1];
+    if (l < 0 || l >= text.layers || h < 0 || h >= text.heads) {
+      throw Error(ErrorCode::InvalidInput, "", "heatmaps",
+                  "head (" + std::to_string(l) + ", " + std::to_string(h) + ") is not in a model of " +
+                      std::to_string(text.layers) + " layers × " + std::to_string(text.heads) + " heads");
+    }
+    // Heatmaps come from fresh pre-fills only, as on the CPU backend.
+    if (cached_ == 0 && on_heatmap_) heatmaps_.heads.push_back({l, h});
+  }
+  heatmaps_.options.grid = options.heatmap_grid > 0 ? options.heatmap_grid : 64;
+  heatmaps_.options.samples = options.heatmap_samples > 0 ? options.heatmap_samples : 64;
+  heatmaps_.deliver = [this](const runtime::PrefillHeatmap& g) {
+    if (g.pattern != att::Pattern::dense) recall_[{g.layer, g.head}] = g.heatmap.recall;
+    patterns::HeadHeatmap h;
+    h.layer = g.layer;
+    h.head = g.head;
+    h.tokens = count_;
+    h.pattern = g.pattern;
+    h.grid = g.grid;
+    h.heatmap = g.heatmap;
+    on_heatmap_(h);
+  };
 }
 
 void GpuPrefill::report(const runtime::RunStats& stats, const mmi_attention_options& options) const {
@@ -63,6 +87,7 @@ void GpuPrefill::report(const runtime::RunStats& stats, const mmi_attention_opti
       for (const auto& [name, value] : stats.pattern_density) {
         if (applied != att::Pattern::dense && name == att::pattern_name(applied)) density = value;
       }
+      const auto measured = recall_.find({l, h});
       const mmi_head_report r{l,
                               h,
                               static_cast<int32_t>(planned),
@@ -71,7 +96,7 @@ void GpuPrefill::report(const runtime::RunStats& stats, const mmi_attention_opti
                               count_,
                               keys,
                               density,
-                              -1.0,
+                              measured != recall_.end() ? measured->second : -1.0,
                               0.0,
                               0.0};
       options.on_head(options.user, &r);

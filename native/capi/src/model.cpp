@@ -113,13 +113,17 @@ void deliver_heatmap(const pt::HeadHeatmap& h, mmi_head_heatmap_fn fn, void* use
   fn(user, &out);
 }
 
-// The pattern layer's per-head hook for one pre-fill, its callbacks forwarded to the C callbacks.
-std::unique_ptr<pt::SparsePrefill> sparse_prefill(const rt::VideoModel& model, const mmi_attention_options& a,
-                                                  const mmi_run_options* run) {
+void check_heatmap_options(const mmi_attention_options& a) {
   require(a.heatmap_count >= 0 && (a.heatmap_count == 0 || a.heatmap_heads != nullptr), "heatmap_heads",
           "heatmap_heads is null");
   require(a.heatmap_grid >= 0 && a.heatmap_grid <= 4096 && a.heatmap_samples >= 0 && a.recall_samples >= 0,
           "attention", "heatmap grid must be in [0, 4096]; samples must not be negative");
+}
+
+// The pattern layer's per-head hook for one pre-fill, its callbacks forwarded to the C callbacks.
+std::unique_ptr<pt::SparsePrefill> sparse_prefill(const rt::VideoModel& model, const mmi_attention_options& a,
+                                                  const mmi_run_options* run) {
+  check_heatmap_options(a);
   pt::SparsePrefillOptions o;
   if (a.dense_below_tokens >= 0) o.dense_below_tokens = a.dense_below_tokens;
   o.recall_floor = a.recall_floor;
@@ -389,8 +393,15 @@ mmi_status mmi_session_prefill(mmi_session* session, const mmi_prefill_input* in
     const std::scoped_lock lock(session->mu, session->model->mu);
     std::optional<mmi::capi::GpuPrefill> plan;
     if (input->attention != nullptr && gpu) {
-      plan.emplace(model, *input->attention, session->session->length(), input->id_count);
+      const mmi_attention_options& a = *input->attention;
+      check_heatmap_options(a);
+      std::function<void(const pt::HeadHeatmap&)> deliver;
+      if (a.on_heatmap != nullptr) {
+        deliver = [fn = a.on_heatmap, user = a.user](const pt::HeadHeatmap& h) { deliver_heatmap(h, fn, user); };
+      }
+      plan.emplace(model, a, session->session->length(), input->id_count, std::move(deliver));
       in.patterns = plan->patterns();
+      in.heatmaps = plan->heatmaps();
     }
     const std::vector<float> out = session->session->prefill(in, control_of(run));
     if (plan) plan->report(session->session->stats(), *input->attention);

@@ -625,6 +625,145 @@ void check_estimation(Report& report) {
   }
 }
 
+// The modality order of a layout, for the GPU boundary estimators.
+cuda::ModalityOrder order_of(const attention::ModalityLayout& layout) {
+  std::vector<cuda::ModalitySpan> spans;
+  const auto& segs = layout.segments();
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const int64_t start = layout.starts()[i];
+    spans.push_back({start, layout.starts()[i + 1] - start, segs[i].modality == attention::Modality::video});
+  }
+  return cuda::ModalityOrder(layout.n(), spans);
+}
+
+cuda::VerticalSlashBudget gpu_budget(const attention::VerticalSlashBudget& b) { return {b.vertical, b.slash}; }
+
+// The GPU's online estimate of one of the patterns estimated on the device for every head of d.
+cuda::DeviceIndex gpu_estimate(const DeviceQKV& d, const attention::ModalityLayout& layout,
+                               const attention::PatternConfig& c) {
+  const auto shape = d.shape.attention();
+  switch (c.pattern) {
+    case attention::Pattern::block_sparse:
+      return cuda::estimate_block_sparse(shape, d.q.get(), d.k.get(), c.top_k_blocks);
+    case attention::Pattern::q_boundary:
+      return cuda::estimate_q_boundary(shape, d.q.get(), d.k.get(), order_of(layout), gpu_budget(c.text_rows),
+                                       gpu_budget(c.video_rows));
+    case attention::Pattern::two_d_boundary:
+      return cuda::estimate_2d_boundary(shape, d.q.get(), d.k.get(), order_of(layout),
+                                        {gpu_budget(c.text_to_text), gpu_budget(c.text_to_video),
+                                         gpu_budget(c.video_to_text), gpu_budget(c.video_to_video)});
+    default:
+      throw std::invalid_argument("not a GPU-estimated pattern here");
+  }
+}
+
+// Block-sparse, Q-boundary and 2D-boundary estimated on the GPU against the CPU core's estimates of the same
+// inputs (each head's index identical, or at least the CPU's recall less 0.01 on sampled rows), the sparse kernel
+// on the GPU's index against the float64 reference on that index, and at full budget every causal pair kept
+// (so the kernel's output is dense attention's). Video-like and random inputs, GQA, odd lengths, several modality
+// runs. Quick: one small case (for compute-sanitizer).
+void check_gpu_patterns(Report& report, bool quick) {
+  struct Case {
+    std::string label;
+    Shape s;
+    attention::ModalityLayout layout;
+    bool synthetic;
+  };
+  using attention::Segment;
+  const std::vector<Segment> mixed = {Segment::text(37),     Segment::video(3, 6, 8), Segment::text(50),
+                                      Segment::video(5, 8, 8), Segment::text(29),     Segment::video(2, 10, 12),
+                                      Segment::text(70)};
+  const std::vector<Segment> mixed_long = {Segment::text(64),      Segment::video(6, 8, 12), Segment::text(200),
+                                           Segment::video(8, 8, 12), Segment::text(45),      Segment::video(4, 12, 16),
+                                           Segment::text(96)};
+  std::vector<Case> cases;
+  cases.push_back({"video-like", {4096, 4, 1, 128, DType::bf16}, attention::synthetic_video_layout(4096, 8, 12, 64, 96),
+                   true});
+  {
+    const auto layout = attention::ModalityLayout::make(mixed_long);
+    cases.push_back({"video-like 3 videos", {layout.n(), 6, 2, 128, DType::bf16}, layout, true});
+  }
+  {
+    const auto layout = attention::ModalityLayout::make(mixed);
+    cases.push_back({"random 3 videos", {layout.n(), 6, 2, 64, DType::f16}, layout, false});
+    cases.push_back({"random 3 videos", {layout.n(), 4, 4, 80, DType::bf16}, layout, false});
+  }
+  if (quick) cases.erase(cases.begin(), cases.begin() + 2);
+  if (quick) cases.resize(1);
+  uint64_t seed = 71;
+  for (const Case& c : cases) {
+    HostQKV h;
+    if (c.synthetic) {
+      attention::SyntheticSpec spec;
+      spec.layout = c.layout;
+      spec.heads_q = c.s.heads_q;
+      spec.heads_kv = c.s.heads_kv;
+      spec.dim = c.s.dim;
+      spec.seed = seed;
+      h = host_from(attention::synthetic_qkv(spec), c.s.dtype);
+    } else {
+      h = host_random(c.s, seed);
+    }
+    ++seed;
+    DeviceQKV d(h.shape);
+    h.upload(d);
+    const int64_t n = c.s.n;
+    const auto rows = attention::sample_rows(n, 16);
+    for (const attention::Pattern p :
+         {attention::Pattern::block_sparse, attention::Pattern::q_boundary, attention::Pattern::two_d_boundary}) {
+      for (const bool full : {false, true}) {
+        attention::PatternConfig cfg;
+        cfg.pattern = p;
+        const attention::VerticalSlashBudget b = full ? attention::VerticalSlashBudget{n, 2 * n}
+                                                      : attention::VerticalSlashBudget{100, 500};
+        cfg.top_k_blocks = full ? num_blocks(n) : 8;
+        cfg.text_rows = cfg.video_rows = b;
+        cfg.text_to_text = cfg.text_to_video = cfg.video_to_text = cfg.video_to_video = b;
+        const std::string name = std::string("GPU estimation ") + attention::pattern_name(p) +
+                                 (full ? " full budget " : " ") + c.label + " " + h.shape.describe();
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          const cuda::DeviceIndex g = gpu_estimate(d, c.layout, cfg);
+          const std::vector<SparseIndex> gi = g.download();
+          if (full) {
+            bool every = true;
+            for (const SparseIndex& x : gi) {
+              attention::validate_index(x, n, "GPU index");
+              const attention::Density dn = attention::density(x);
+              every = every && dn.computed == dn.total;
+            }
+            report.add_exact(name + " keeps every causal pair", every, every ? "density 1 on every head" : "a pair lost");
+          } else {
+            const auto cpu = attention::estimate_heads(h.qv(), h.kv(), c.layout, std::vector{cfg});
+            int same = 0;
+            double worst = 0.0, mean_gpu = 0.0, mean_cpu = 0.0;
+            for (int32_t head = 0; head < h.shape.heads_q; ++head) {
+              attention::validate_index(gi[static_cast<size_t>(head)], n, "GPU index");
+              const SparseIndex& ci = cpu[static_cast<size_t>(head)].index;
+              const double rg = attention::recall(h.qv(), h.kv(), head, gi[static_cast<size_t>(head)], rows);
+              const double rc = attention::recall(h.qv(), h.kv(), head, ci, rows);
+              same += same_index(gi[static_cast<size_t>(head)], ci) ? 1 : 0;
+              worst = std::min(worst, rg - rc);
+              mean_gpu += rg / h.shape.heads_q;
+              mean_cpu += rc / h.shape.heads_q;
+            }
+            char detail[160];
+            std::snprintf(detail, sizeof detail,
+                          "%d of %d heads identical to the CPU core; recall %.4f vs CPU %.4f, worst head %+.4f (%.1fs)",
+                          same, h.shape.heads_q, mean_gpu, mean_cpu, worst, seconds_since(t0));
+            report.add_exact(name + " vs CPU estimate", worst >= -0.01, detail);
+          }
+          check_sparse_case(report, std::string("GPU-estimated ") + attention::pattern_name(p) +
+                                        (full ? " full budget " : " ") + c.label,
+                            h, gi);
+        } catch (const std::exception& e) {
+          report.error(name, e.what());
+        }
+      }
+    }
+  }
+}
+
 // GPU heatmaps against the CPU core's attention::heatmaps on the same 16-bit inputs and index: masks, sample counts
 // and coverage identical, mass to fp32 rounding, recall within 1e-4.
 void check_heatmap_case(Report& report, const std::string& label, const HostQKV& h,
@@ -797,6 +936,7 @@ void check_quick(Report& report) {
   }
   check_grid_limits(report);
   check_heatmaps(report, true);
+  check_gpu_patterns(report, true);
 }
 
 }  // namespace
@@ -814,6 +954,7 @@ int run_check(const CheckOptions& options) {
     check_vertical_slash_builder(report);
     check_patterns(report);
     check_estimation(report);
+    check_gpu_patterns(report, false);
     check_grid_limits(report);
     check_heatmaps(report, false);
     if (options.large) check_large(report);

@@ -17,6 +17,7 @@ struct BenchOptions {
   std::vector<int64_t> dense_sizes{32768, 65536, 131072, 262144};
   std::vector<int64_t> sparse_sizes{131072, 262144, 524288, 1048576};
   int64_t grid_size = 262144;  // 0: skip the grid benchmark
+  int64_t patterns_size = 0;   // block-sparse and the boundary patterns on a mixed-modality prompt; 0: skip
   std::string json;
 };
 int run_bench(const BenchOptions& options);

@@ -1,6 +1,6 @@
 // mmi-kernels: check the CUDA attention kernels against the CPU reference, or time them.
 //   mmi-kernels check [--no-large] [--quick] [--json FILE]
-//   mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--json FILE]
+//   mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--patterns N] [--json FILE]
 //   mmi-kernels info
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +32,7 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
 int usage() {
   std::fprintf(stderr,
                "usage: mmi-kernels check [--no-large] [--quick] [--json FILE]\n"
-               "       mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--json FILE]\n"
+               "       mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--patterns N] [--json FILE]\n"
                "       mmi-kernels info\n");
   return 2;
 }
@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
         } else if (a == "--grid" && i + 1 < argc) {
           const auto g = parse_sizes(argv[++i]);
           o.grid_size = g.empty() ? 0 : g.front();
+        } else if (a == "--patterns" && i + 1 < argc) {
+          const auto g = parse_sizes(argv[++i]);
+          o.patterns_size = g.empty() ? 0 : g.front();
         } else if (a == "--json" && i + 1 < argc) {
           o.json = argv[++i];
         } else {

@@ -272,6 +272,11 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
   }
   std::unique_ptr<SparseAttention> sparse;
   if (in.patterns && fresh) sparse = std::make_unique<SparseAttention>(c, *in.patterns, n, *in.layout);
+  // Heatmaps of a fresh pre-fill (a continuation's queries are not the prompt's rows).
+  std::unique_ptr<HeatmapCapture> heatmaps;
+  if (in.heatmaps && fresh && !in.heatmaps->heads.empty()) {
+    heatmaps = std::make_unique<HeatmapCapture>(c, *in.heatmaps, n, *in.layout);
+  }
 
   // Video segments among the new tokens, in order.
   std::vector<Segment> videos;
@@ -444,9 +449,10 @@ std::vector<float> CudaSession::prefill(const GpuPrefill& in, const RunControl& 
 
     const LayerTensors lt{q, kc, vcache, o, capacity_};
     if (sparse) {
-      sparse->run(l, lt, s, layer_stats);
+      sparse->run(l, lt, s, layer_stats, heatmaps.get());
     } else if (fresh) {
       dense_attention(c, n, lt, s);
+      if (heatmaps) heatmaps->capture_dense(l, lt, s);
     } else {
       oc::FlashParams fa;
       fa.q = q;

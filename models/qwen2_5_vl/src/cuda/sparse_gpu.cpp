@@ -9,6 +9,7 @@
 #include "mmi/attention/index.hpp"
 #include "mmi/attention/patterns.hpp"
 #include "mmi/cuda/estimate.hpp"
+#include "mmi/cuda/heatmap.hpp"
 #include "mmi/cuda/index_build.hpp"
 #include "mmi/runtime/errors.hpp"
 
@@ -22,14 +23,29 @@ using runtime::ErrorCode;
 
 namespace {
 
-enum class Kind { Dense, AShape, VerticalSlash, Grid };
+enum class Kind { Dense, AShape, VerticalSlash, Grid, BlockSparse, QBoundary, TwoDBoundary };
 
 constexpr std::int64_t kMaxGridLines = 16;
 constexpr std::size_t kMaxGridRuns = 8;
 
 const char* kind_name(Kind k) {
-  return k == Kind::AShape ? "a_shape" : k == Kind::VerticalSlash ? "vertical_slash" : k == Kind::Grid ? "grid" : "dense";
+  switch (k) {
+    case Kind::AShape: return "a_shape";
+    case Kind::VerticalSlash: return "vertical_slash";
+    case Kind::Grid: return "grid";
+    case Kind::BlockSparse: return "block_sparse";
+    case Kind::QBoundary: return "q_boundary";
+    case Kind::TwoDBoundary: return "two_d_boundary";
+    case Kind::Dense: break;
+  }
+  return "dense";
 }
+
+bool same_budget(const att::VerticalSlashBudget& a, const att::VerticalSlashBudget& b) {
+  return a.vertical == b.vertical && a.slash == b.slash;
+}
+
+kc::VerticalSlashBudget budget_of(const att::VerticalSlashBudget& b) { return {b.vertical, b.slash}; }
 
 // Calls into the attention core's CUDA code, with its errors turned into the runtime's.
 template <typename F>
@@ -78,8 +94,11 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 // Heads that run as one call: consecutive heads of one kv head with one kind and the same budgets.
 bool same_call(const att::PatternConfig& a, const att::PatternConfig& b) {
   return a.pattern == b.pattern && a.sink_tokens == b.sink_tokens && a.local_tokens == b.local_tokens &&
-         a.grid_lines == b.grid_lines && a.vertical_slash.vertical == b.vertical_slash.vertical &&
-         a.vertical_slash.slash == b.vertical_slash.slash;
+         a.grid_lines == b.grid_lines && same_budget(a.vertical_slash, b.vertical_slash) &&
+         a.top_k_blocks == b.top_k_blocks && same_budget(a.text_rows, b.text_rows) &&
+         same_budget(a.video_rows, b.video_rows) && same_budget(a.text_to_text, b.text_to_text) &&
+         same_budget(a.text_to_video, b.text_to_video) && same_budget(a.video_to_text, b.video_to_text) &&
+         same_budget(a.video_to_video, b.video_to_video);
 }
 
 }  // namespace
@@ -104,6 +123,9 @@ struct SparseAttention::Impl {
   std::int64_t n;
   std::vector<Kind> kind;  // [layer · heads + head]
   std::vector<kc::VideoRunSpec> runs;
+  std::vector<kc::ModalitySpan> spans;  // the layout, for the boundary patterns' modality order
+  kc::ModalityOrder order;              // on the device once per prompt, when a boundary head runs
+  bool boundary = false;
   std::int64_t max_run = 0;
   std::map<std::pair<std::int64_t, std::int64_t>, kc::DeviceIndex> a_shape;  // by (sink, local), a copy per head
   std::map<std::pair<std::int64_t, std::int64_t>, double> a_shape_tiles;     // per head
@@ -130,6 +152,7 @@ SparseAttention::SparseAttention(const TextConfig& config, const HeadPatterns& p
                     " heads of patterns");
   }
   for (const Segment& s : layout) {
+    if (s.length > 0) m.spans.push_back({s.begin, s.length, s.kind == Segment::Kind::Video});
     if (s.kind != Segment::Kind::Video) continue;
     m.runs.push_back({s.begin, s.length, s.h * s.w});
     m.max_run = std::max(m.max_run, s.length);
@@ -160,12 +183,11 @@ SparseAttention::SparseAttention(const TextConfig& config, const HeadPatterns& p
           }
           k = Kind::Grid;
           break;
-        default:
-          throw Error(ErrorCode::InvalidInput, "", "patterns",
-                      std::string("layer ") + std::to_string(l) + " head " + std::to_string(h) + ": pattern " +
-                          att::pattern_name(cfg.pattern) +
-                          " does not run on the GPU yet (dense, a_shape, vertical_slash and grid do)");
+        case att::Pattern::block_sparse: k = Kind::BlockSparse; break;
+        case att::Pattern::q_boundary: k = Kind::QBoundary; break;
+        case att::Pattern::two_d_boundary: k = Kind::TwoDBoundary; break;
       }
+      m.boundary = m.boundary || k == Kind::QBoundary || k == Kind::TwoDBoundary;
       m.kind[static_cast<std::size_t>(l * config.heads + h)] = k;
     }
   }
@@ -192,6 +214,18 @@ std::uint64_t SparseAttention::index_bytes() const {
       x = static_cast<std::uint64_t>(cfg.sink_tokens + cfg.local_tokens / kBlock + 3) + lines + 16;
     } else if (cfg.pattern == att::Pattern::a_shape) {
       x = static_cast<std::uint64_t>((cfg.sink_tokens + cfg.local_tokens) / kBlock + 3);
+    } else if (cfg.pattern == att::Pattern::block_sparse) {
+      x = static_cast<std::uint64_t>(std::max<std::int64_t>(cfg.top_k_blocks, 2));
+    } else if (cfg.pattern == att::Pattern::q_boundary || cfg.pattern == att::Pattern::two_d_boundary) {
+      // Each region's slash bands cover at most (slash budget + the rows' runs) key blocks beside its columns.
+      std::uint64_t sum = 0;
+      for (const auto* b : {&cfg.text_rows, &cfg.video_rows, &cfg.text_to_text, &cfg.text_to_video,
+                            &cfg.video_to_text, &cfg.video_to_video}) {
+        sum += static_cast<std::uint64_t>(b->slash / kBlock + 3 + b->vertical);
+      }
+      x = sum;
+      // The estimation's probabilities (at most 512 MiB a call), masses, ranked diagonals and lists.
+      per_head += 28 * static_cast<std::uint64_t>(m.n);
     }
     ids = std::max(ids, x);
   }
@@ -199,8 +233,11 @@ std::uint64_t SparseAttention::index_bytes() const {
   return heads * per_head * 2;  // the A-shape copies live beside one layer's estimated indices
 }
 
-void SparseAttention::prepare(cudaStream_t) {
+void SparseAttention::prepare(cudaStream_t stream) {
   Impl& m = *impl_;
+  if (m.boundary) {
+    core_call("modality order", [&] { m.order = kc::ModalityOrder(m.n, m.spans, stream); });
+  }
   // A-shape indices depend on N alone: one upload per configuration, every head a copy so any run of heads can
   // take a slice.
   for (const auto& cfg : m.patterns.configs) {
@@ -222,7 +259,8 @@ std::vector<std::pair<std::string, double>> SparseAttention::density() const {
   return out;
 }
 
-void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t stream, RunStats& stats) {
+void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t stream, RunStats& stats,
+                          HeatmapCapture* heatmaps) {
   Impl& m = *impl_;
   const TextConfig& c = m.c;
   const std::int64_t n = m.n;
@@ -232,8 +270,10 @@ void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t st
 
   struct Call {
     Kind kind;
+    att::Pattern pattern;
     int first, count, kv_head;
     kc::DeviceIndexView view;
+    std::vector<std::vector<kc::GridRunChoice>> grid;  // grid heads: the estimator's choices, kept for heatmaps
   };
   std::vector<Call> calls;
   std::vector<kc::DeviceIndex> owned;  // this layer's estimated indices; freed after its kernels ran
@@ -249,12 +289,33 @@ void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t st
         ++h1;
       }
       const int count = h1 - h0;
-      Call call{k, h0, count, g, {}};
+      Call call{k, cfg.pattern, h0, count, g, {}, {}};
       const kc::AttentionShape shape = shape_of(n, count, c.head_dim);
       const kc::AttentionTensors x = tensors_of(t, n, c.head_dim, h0, g);
       if (k == Kind::AShape) {
         call.view = heads_of(m.a_shape.at({cfg.sink_tokens, cfg.local_tokens}).view(), h0, count);
         m.count(Kind::AShape, count * m.a_shape_tiles.at({cfg.sink_tokens, cfg.local_tokens}), 0, count);
+      } else if (k == Kind::BlockSparse || k == Kind::QBoundary || k == Kind::TwoDBoundary) {
+        // Estimation and index in one call of the core (pooled scores or region masses, then the index).
+        auto t_est = std::chrono::steady_clock::now();
+        core_call("pattern estimation", [&] {
+          if (k == Kind::BlockSparse) {
+            owned.push_back(kc::estimate_block_sparse(shape, x.q, x.k, cfg.top_k_blocks, stream));
+          } else if (k == Kind::QBoundary) {
+            owned.push_back(kc::estimate_q_boundary(shape, x.q, x.k, m.order, budget_of(cfg.text_rows),
+                                                    budget_of(cfg.video_rows), stream));
+          } else {
+            owned.push_back(kc::estimate_2d_boundary(
+                shape, x.q, x.k, m.order,
+                {budget_of(cfg.text_to_text), budget_of(cfg.text_to_video), budget_of(cfg.video_to_text),
+                 budget_of(cfg.video_to_video)},
+                stream));
+          }
+        });
+        estimate_ms += ms_since(t_est);
+        call.view = owned.back().view();
+        m.count(k, static_cast<double>(owned.back().total_blocks()), static_cast<double>(owned.back().total_columns()),
+                count);
       } else if (k == Kind::VerticalSlash || k == Kind::Grid) {
         auto t_est = std::chrono::steady_clock::now();
         kc::VerticalSlashLists lists;
@@ -284,8 +345,9 @@ void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t st
         call.view = owned.back().view();
         m.count(k, static_cast<double>(owned.back().total_blocks()), static_cast<double>(owned.back().total_columns()),
                 count);
+        if (k == Kind::Grid && heatmaps && heatmaps->wants(l, h0, count)) call.grid = std::move(choices);
       }
-      calls.push_back(call);
+      calls.push_back(std::move(call));
       h0 = h1;
     }
   }
@@ -305,8 +367,107 @@ void SparseAttention::run(std::int64_t l, const LayerTensors& t, cudaStream_t st
       }
     });
   }
+  if (heatmaps) {
+    for (const Call& call : calls) {
+      if (!heatmaps->wants(l, call.first, call.count)) continue;
+      heatmaps->capture(l, t, call.first, call.count, call.kv_head, call.kind == Kind::Dense ? nullptr : &call.view,
+                        call.kind == Kind::Dense ? att::Pattern::dense : call.pattern, call.grid, stream);
+    }
+  }
   // The layer's indices are freed on return: their kernels must be done.
   MMI_GPU_CHECK(cudaStreamSynchronize(stream));
+}
+
+struct HeatmapCapture::Impl {
+  const TextConfig& c;
+  const HeatmapRequest& request;
+  std::int64_t n;
+  std::vector<std::int64_t> periods;  // per video run: h·w, the grid estimator's prior
+  std::unique_ptr<kc::DeviceIndex> full;  // one head's full causal index, for dense heads
+};
+
+HeatmapCapture::HeatmapCapture(const TextConfig& config, const HeatmapRequest& request, std::int64_t n,
+                               const std::vector<Segment>& layout)
+    : impl_(std::make_unique<Impl>(Impl{config, request, n, {}, nullptr})) {
+  for (const HeatmapRequest::Head& h : request.heads) {
+    if (h.layer < 0 || h.layer >= config.layers || h.head < 0 || h.head >= config.heads) {
+      throw Error(ErrorCode::InvalidInput, "", "heatmaps",
+                  "head (" + std::to_string(h.layer) + ", " + std::to_string(h.head) + ") is not in a model of " +
+                      std::to_string(config.layers) + " layers × " + std::to_string(config.heads) + " heads");
+    }
+  }
+  for (const Segment& s : layout) {
+    if (s.kind == Segment::Kind::Video) impl_->periods.push_back(s.h * s.w);
+  }
+}
+
+HeatmapCapture::~HeatmapCapture() = default;
+
+bool HeatmapCapture::wants(std::int64_t layer, std::int64_t first, std::int64_t count) const {
+  return std::any_of(impl_->request.heads.begin(), impl_->request.heads.end(), [&](const HeatmapRequest::Head& h) {
+    return h.layer == layer && h.head >= first && h.head < first + count;
+  });
+}
+
+void HeatmapCapture::capture(std::int64_t layer, const LayerTensors& t, int first, int count, int kv_head,
+                             const kc::DeviceIndexView* index, att::Pattern pattern,
+                             const std::vector<std::vector<kc::GridRunChoice>>& grid, cudaStream_t stream) {
+  Impl& m = *impl_;
+  const std::int64_t hd = m.c.head_dim;
+  std::vector<std::int64_t> heads;  // relative to `first`, ascending, once each
+  for (int h = first; h < first + count; ++h) {
+    if (wants(layer, h, 1)) heads.push_back(h - first);
+  }
+  if (heads.empty()) return;
+  if (!index && !m.full) {
+    core_call("heatmap index", [&] {
+      m.full = std::make_unique<kc::DeviceIndex>(kc::DeviceIndex::upload({att::full_index(m.n)}));
+    });
+  }
+  att::HeatmapOptions o = m.request.options;
+  o.causal = true;
+  o.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  std::vector<att::Heatmap> maps;
+  if (index) {
+    const kc::AttentionTensors x = tensors_of(t, m.n, hd, first, kv_head);
+    core_call("heatmaps", [&] {
+      maps = kc::heatmaps(shape_of(m.n, count, hd), x.q, x.k, *index, heads, o, stream);
+    });
+  } else {
+    // Dense heads: one head at a time over the one-head full index.
+    for (const std::int64_t rel : heads) {
+      const kc::AttentionTensors x = tensors_of(t, m.n, hd, first + static_cast<int>(rel), kv_head);
+      const std::int64_t zero = 0;
+      core_call("heatmaps", [&] {
+        auto one = kc::heatmaps(shape_of(m.n, 1, hd), x.q, x.k, m.full->view(), std::span(&zero, 1), o, stream);
+        maps.push_back(std::move(one.front()));
+      });
+    }
+  }
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    PrefillHeatmap out;
+    out.layer = layer;
+    out.head = first + heads[i];
+    out.pattern = pattern;
+    out.heatmap = std::move(maps[i]);
+    out.heatmap.head = out.head;
+    out.heatmap.recall = std::min(1.0, out.heatmap.recall);
+    if (!grid.empty()) {
+      const auto& runs = grid[static_cast<std::size_t>(heads[i])];
+      for (std::size_t r = 0; r < runs.size(); ++r) {
+        const kc::GridRunChoice& g = runs[r];
+        out.grid.push_back({{g.start, g.length, g.stride}, m.periods[r], g.phases, g.score});
+      }
+    }
+    m.request.deliver(out);
+  }
+}
+
+void HeatmapCapture::capture_dense(std::int64_t layer, const LayerTensors& t, cudaStream_t stream) {
+  const int group = static_cast<int>(impl_->c.heads / impl_->c.kv_heads);
+  for (int g = 0; g < impl_->c.kv_heads; ++g) {
+    if (wants(layer, g * group, group)) capture(layer, t, g * group, group, g, nullptr, att::Pattern::dense, {}, stream);
+  }
 }
 
 }  // namespace mmi::qwen2_5_vl::gpu

@@ -15,6 +15,7 @@
 #include "check.hpp"
 #include "fixture_paths.hpp"
 #include "gpu_test_support.hpp"
+#include "mmi/attention/index.hpp"
 #include "mmi/ops/half.hpp"
 #include "mmi/qwen2_5_vl/model.hpp"
 #include "mmi/runtime/errors.hpp"
@@ -430,19 +431,28 @@ TEST(patterns_at_full_budget_reproduce_dense_and_small_budgets_run) {
   const auto ld = dense.prefill(dense_in);
   const auto n = static_cast<std::int64_t>(m.prompt.ids.size());
 
-  att::PatternConfig a_shape, vs, grid, dense_head;
+  att::PatternConfig a_shape, vs, grid, dense_head, block, qb, twod;
   a_shape.pattern = att::Pattern::a_shape;
   a_shape.sink_tokens = n;
   a_shape.local_tokens = n;
   vs.pattern = att::Pattern::vertical_slash;
   vs.vertical_slash = {n, n};
+  block.pattern = att::Pattern::block_sparse;
+  block.top_k_blocks = n;
+  qb.pattern = att::Pattern::q_boundary;
+  qb.text_rows = qb.video_rows = {n, 2 * n};
+  twod.pattern = att::Pattern::two_d_boundary;
+  twod.text_to_text = twod.text_to_video = twod.video_to_text = twod.video_to_video = {n, 2 * n};
   PrefillInput in = dense_in;
-  // A-shape and vertical-slash at full budget keep every causal key. (The grid pattern cannot: its GPU index keeps
-  // at most 16 phase lines, so later phases of earlier frames stay out; it is run with real budgets below.)
-  for (const auto& [name, configs] :
-       std::vector<std::pair<std::string, std::vector<att::PatternConfig>>>{{"a_shape", {a_shape}},
-                                                                          {"vertical_slash", {vs}},
-                                                                          {"mixed", {a_shape, vs, dense_head}}}) {
+  // Every pattern but grid at full budget keeps every causal key. (The grid pattern cannot: its GPU index keeps at
+  // most 16 phase lines, so later phases of earlier frames stay out; it is run with real budgets below.)
+  for (const auto& [name, configs] : std::vector<std::pair<std::string, std::vector<att::PatternConfig>>>{
+           {"a_shape", {a_shape}},
+           {"vertical_slash", {vs}},
+           {"block_sparse", {block}},
+           {"q_boundary", {qb}},
+           {"two_d_boundary", {twod}},
+           {"mixed", {a_shape, vs, dense_head, block, qb, twod}}}) {
     const HeadPatterns full = patterns_for(*m.gpu, configs);
     in.patterns = &full;
     Session sparse(*m.gpu);
@@ -462,7 +472,10 @@ TEST(patterns_at_full_budget_reproduce_dense_and_small_budgets_run) {
   grid.local_tokens = 64;
   grid.sink_tokens = 32;
   grid.grid_lines = 2;
-  const HeadPatterns small = patterns_for(*m.gpu, {a_shape, vs, grid});
+  block.top_k_blocks = 3;
+  qb.text_rows = qb.video_rows = {40, 100};
+  twod.text_to_text = twod.text_to_video = twod.video_to_text = twod.video_to_video = {40, 100};
+  const HeadPatterns small = patterns_for(*m.gpu, {a_shape, vs, grid, block, qb, twod});
   in.patterns = &small;
   Session cut(*m.gpu);
   const auto lc = cut.prefill(in);
@@ -481,14 +494,126 @@ TEST(patterns_at_full_budget_reproduce_dense_and_small_budgets_run) {
   Session lines(*m.gpu);
   CHECK_THROWS_ERROR(lines.prefill(in), ErrorCode::InvalidInput, "16 phase lines");
 
-  // Patterns the GPU does not run, or patterns of another shape, are refused before any work.
-  att::PatternConfig block;
-  block.pattern = att::Pattern::block_sparse;
-  const HeadPatterns unsupported = patterns_for(*m.gpu, {block});
-  in.patterns = &unsupported;
+  // Patterns of another model's shape are refused before any work.
+  HeadPatterns other = patterns_for(*m.gpu, {block});
+  other.layers -= 1;
+  other.configs.resize(static_cast<std::size_t>(other.layers * other.heads));
+  in.patterns = &other;
   Session refused(*m.gpu);
-  CHECK_THROWS_ERROR(refused.prefill(in), ErrorCode::InvalidInput, "block_sparse");
+  CHECK_THROWS_ERROR(refused.prefill(in), ErrorCode::InvalidInput, "layers");
   CHECK(refused.length() == 0);
+}
+
+// Mixed modality: text and three videos interleaved (four modality switches and back), the boundary patterns at
+// full budget reproduce dense, and at small budgets run (finite, different from dense).
+TEST(interleaved_videos_run_the_boundary_patterns) {
+  RandomModel m;
+  const synthetic::Prompt p =
+      synthetic::interleaved_prompt(m.gpu->config(), {{2, 8, 12}, {4, 16, 24}, {2, 12, 16}}, {21, 40, 9, 33}, 1.0, 17);
+  const auto n = static_cast<std::int64_t>(p.ids.size());
+  std::vector<float> features;
+  std::vector<GridTHW> grids;
+  for (const GridTHW g : {GridTHW{2, 8, 12}, GridTHW{4, 16, 24}, GridTHW{2, 12, 16}}) {
+    const auto& vc = m.gpu->config().vision;
+    std::vector<float> px(static_cast<std::size_t>(g.t * g.h * g.w * vc.patch_dim()));
+    synthetic::fill_pixels(5 + grids.size(), 0, g.t, g.h * g.w, vc.patch_dim(), px.data());
+    const auto f = m.gpu->encode_video({px, g});
+    features.insert(features.end(), f.begin(), f.end());
+    grids.push_back(g);
+  }
+  const PrefillInput dense_in{p.ids, p.positions, features, grids, nullptr};
+  Session dense(*m.gpu);
+  const auto ld = dense.prefill(dense_in);
+  CHECK(dense.layout().size() == 7) << dense.layout().size() << " segments";
+  att::PatternConfig qb, twod, vs;
+  qb.pattern = att::Pattern::q_boundary;
+  qb.text_rows = qb.video_rows = {n, 2 * n};
+  twod.pattern = att::Pattern::two_d_boundary;
+  twod.text_to_text = twod.text_to_video = twod.video_to_text = twod.video_to_video = {n, 2 * n};
+  PrefillInput in = dense_in;
+  const HeadPatterns full = patterns_for(*m.gpu, {qb, twod});
+  in.patterns = &full;
+  Session sparse(*m.gpu);
+  expect("interleaved videos, boundary patterns at full budget vs dense (logits)", rel_error(sparse.prefill(in), ld),
+         1e-2);
+  qb.text_rows = qb.video_rows = {40, 100};
+  twod.text_to_text = twod.text_to_video = twod.video_to_text = twod.video_to_video = {40, 100};
+  vs.pattern = att::Pattern::vertical_slash;
+  vs.vertical_slash = {40, 100};
+  const HeadPatterns small = patterns_for(*m.gpu, {qb, twod, vs});
+  in.patterns = &small;
+  Session cut(*m.gpu);
+  const double diff = rel_error(cut.prefill(in), ld);
+  std::printf("  interleaved videos, small boundary budgets vs dense (logits): %.3g\n", diff);
+  CHECK(std::isfinite(diff) && diff > 1e-4);
+  for (const auto& [pattern, density] : cut.stats().pattern_density) {
+    std::printf("  %s keeps %.3f of the dense tiles\n", pattern.c_str(), density);
+    CHECK(density > 0.0 && density < 1.0) << pattern;
+  }
+}
+
+// Heatmaps from the GPU pre-fill: each requested head's, after its layer, on the index it ran. Against the CPU
+// core's heatmaps of the same (observed, bf16) q and k: a dense head and an A-shape head (whose index depends on N
+// alone) in full; a Q-boundary head's attention mass in original order (the mass does not depend on the index),
+// and its mask's recall below 1 at a small budget.
+TEST(heatmaps_come_from_the_gpu_prefill) {
+  RandomModel m;
+  const auto features = m.gpu->encode_video({m.pixels(), m.prompt.grid});
+  const auto n = static_cast<std::int64_t>(m.prompt.ids.size());
+  att::PatternConfig dense_head, a_shape, qb;
+  a_shape.pattern = att::Pattern::a_shape;
+  a_shape.sink_tokens = 64;
+  a_shape.local_tokens = 128;
+  qb.pattern = att::Pattern::q_boundary;
+  qb.text_rows = qb.video_rows = {40, 100};
+  const HeadPatterns patterns = patterns_for(*m.gpu, {dense_head, a_shape, qb});
+  const auto& c = m.gpu->config().text;
+  HeatmapRequest request;
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    for (std::int64_t h = 0; h < c.heads; ++h) request.heads.push_back({l, h});
+  }
+  request.options.grid = 32;
+  request.options.samples = 24;
+  std::vector<PrefillHeatmap> got;
+  request.deliver = [&](const PrefillHeatmap& h) { got.push_back(h); };
+  RecordingObserver seen;
+  PrefillInput in{m.prompt.ids, m.prompt.positions, features, {m.prompt.grid}, nullptr};
+  in.patterns = &patterns;
+  in.heatmaps = &request;
+  in.observer = &seen;
+  Session s(*m.gpu);
+  s.prefill(in);
+  CHECK(static_cast<std::int64_t>(got.size()) == c.layers * c.heads) << got.size() << " heatmaps";
+  if (static_cast<std::int64_t>(seen.layers.size()) != c.layers) return;
+  bool ordered = true;
+  for (std::size_t i = 1; i < got.size(); ++i) ordered = ordered && got[i - 1].layer <= got[i].layer;
+  CHECK(ordered) << "heatmaps come in layer order";
+  double mass_error = 0.0;
+  for (const PrefillHeatmap& g : got) {
+    const auto& layer = seen.layers[static_cast<std::size_t>(g.layer)];
+    const att::HeadsView q{layer.q.data(), att::DType::f32, layer.heads, layer.rows, c.head_dim, 0, 0};
+    const att::HeadsView k{layer.k.data(), att::DType::f32, layer.kv_heads, layer.keys, c.head_dim, 0, 0};
+    const att::PatternConfig& cfg = patterns.at(g.layer, g.head);
+    CHECK(g.pattern == cfg.pattern && g.heatmap.head == g.head && g.heatmap.grid == 32);
+    const mmi::SparseIndex index = cfg.pattern == att::Pattern::a_shape
+                                  ? att::a_shape_index(n, cfg.sink_tokens, cfg.local_tokens)
+                                  : att::full_index(n);
+    std::vector<mmi::SparseIndex> per_head(static_cast<std::size_t>(layer.heads), index);
+    att::HeatmapOptions o = request.options;
+    o.causal = true;
+    const std::int64_t head = g.head;
+    const att::Heatmap ref = att::heatmaps(q, k, per_head, std::span(&head, 1), o)[0];
+    mass_error = std::max(mass_error, rel_error(g.heatmap.mass, ref.mass));
+    CHECK(g.heatmap.rows == ref.rows && g.heatmap.row_samples == ref.row_samples);
+    if (cfg.pattern == att::Pattern::q_boundary) {
+      CHECK(g.heatmap.recall > 0.0 && g.heatmap.recall < 1.0) << g.heatmap.recall;
+      CHECK(g.heatmap.coverage > 0.0 && g.heatmap.coverage < 1.0) << g.heatmap.coverage;
+    } else {
+      CHECK(g.heatmap.mask == ref.mask && g.heatmap.mask_permuted == ref.mask_permuted) << g.layer << "/" << g.head;
+      CHECK(std::fabs(g.heatmap.recall - std::min(1.0, ref.recall)) < 1e-3) << g.heatmap.recall << " vs " << ref.recall;
+    }
+  }
+  expect("GPU pre-fill heatmaps' mass vs the CPU core on the observed q and k", mass_error, 1e-3);
 }
 
 TEST(follow_ups_decode_rewind_and_cancel_on_cuda) {

@@ -81,8 +81,7 @@ struct SparsePrefillOptions {
 };
 
 // The GPU backend's form of a file for a prompt of n tokens (PrefillInput::patterns): every head's configuration,
-// all dense when there is no file or n is below dense_below_tokens. The GPU runs dense, A-shape, vertical-slash and
-// grid heads and refuses the others.
+// all dense when there is no file or n is below dense_below_tokens. The GPU runs every pattern.
 // Throws Error(WrongModel / WrongShape) when the file's sizes are not the model's.
 runtime::HeadPatterns head_patterns(const runtime::VideoModel& model, const PatternFile* file, std::int64_t n,
                                        std::int64_t dense_below_tokens = 16384);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "mmi/attention/heatmap.hpp"
 #include "mmi/attention/patterns.hpp"
 #include "mmi/attention/tensor.hpp"
 
@@ -92,6 +93,27 @@ struct HeadPatterns {
   const attention::PatternConfig& at(std::int64_t layer, std::int64_t head) const {
     return configs[static_cast<std::size_t>(layer * heads + head)];
   }
+};
+
+// GPU backend: one head's heatmap of a fresh pre-fill (docs/algorithm.md §7), the attention core's heatmap on the
+// index the head ran (the full causal index for a dense head), computed on the device from the layer's q and k.
+struct PrefillHeatmap {
+  std::int64_t layer = 0;
+  std::int64_t head = 0;
+  attention::Pattern pattern = attention::Pattern::dense;  // what ran
+  std::vector<attention::GridChoice> grid;                 // grid heads: the estimator's choice per video run
+  attention::Heatmap heatmap;                              // heatmap.head is `head`
+};
+
+// GPU backend: the heads whose heatmaps a fresh pre-fill delivers, each after its layer's attention, on the thread
+// that called prefill (an exception thrown by deliver ends the pre-fill).
+struct HeatmapRequest {
+  struct Head {
+    std::int64_t layer = 0, head = 0;
+  };
+  std::vector<Head> heads;
+  attention::HeatmapOptions options;
+  std::function<void(const PrefillHeatmap&)> deliver;
 };
 
 }  // namespace mmi::runtime

@@ -84,6 +84,7 @@ struct PrefillInput {
   std::span<const PixelSource> video_sources = {};
   const HeadPatterns* patterns = nullptr;  // GPU backend: dense when null
   PrefillObserver* observer = nullptr;     // either backend
+  const HeatmapRequest* heatmaps = nullptr;  // GPU backend: none when null
 };
 
 // Where the time of the last pre-fill went, and the GPU memory it peaked at (GPU backend; 0 on the CPU).
