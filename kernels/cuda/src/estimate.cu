@@ -359,9 +359,14 @@ __global__ void __launch_bounds__(kSelectThreads) top_k_select(const float* all_
   for (int shift = 24; shift >= 0 && k > 0; shift -= 8) {
     for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
     __syncthreads();
-    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
-      const uint32_t key = select_key(scores, i, forced);
-      if ((key & mask) == prefix) atomicAdd(&hist[(key >> shift) & 0xFF], 1);
+    // Masses share their top bytes: a warp adds its equal bins once (__match_any_sync), not key by key.
+    for (int64_t base = 0; base < length; base += blockDim.x) {
+      const int64_t i = base + threadIdx.x;
+      const uint32_t key = i < length ? select_key(scores, i, forced) : 0u;
+      const bool counted = i < length && (key & mask) == prefix;
+      const int bin = counted ? static_cast<int>((key >> shift) & 0xFF) : -1;
+      const uint32_t same = __match_any_sync(0xffffffffu, bin);
+      if (counted && (threadIdx.x & 31) == __ffs(same) - 1) atomicAdd(&hist[bin], __popc(same));
     }
     __syncthreads();
     if (threadIdx.x == 0) {
