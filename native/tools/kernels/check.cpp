@@ -948,6 +948,9 @@ int run_check(const CheckOptions& options) {
   std::printf("device: %s (sm_%d%d, %d SMs)\n", dev.name.c_str(), dev.major, dev.minor, dev.multiprocessors);
   if (options.quick) {
     check_quick(report);
+  } else if (options.estimation) {
+    check_estimation(report);
+    check_gpu_patterns(report, false);
   } else {
     check_dense_small(report);
     check_sparse_small(report);

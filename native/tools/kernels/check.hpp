@@ -9,6 +9,7 @@ namespace mmi::kernels_tool {
 struct CheckOptions {
   bool large = true;   // 1M and 2M token cases
   bool quick = false;  // a few small cases only (for compute-sanitizer)
+  bool estimation = false;  // the GPU estimation checks only (every pattern estimated on the device)
   std::string json;   // append one JSON line per result
 };
 int run_check(const CheckOptions& options);

@@ -1,5 +1,5 @@
 // mmi-kernels: check the CUDA attention kernels against the CPU reference, or time them.
-//   mmi-kernels check [--no-large] [--quick] [--json FILE]
+//   mmi-kernels check [--no-large] [--quick] [--estimation] [--json FILE]
 //   mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--patterns N] [--json FILE]
 //   mmi-kernels info
 #include <cstdio>
@@ -31,7 +31,7 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: mmi-kernels check [--no-large] [--quick] [--json FILE]\n"
+               "usage: mmi-kernels check [--no-large] [--quick] [--estimation] [--json FILE]\n"
                "       mmi-kernels bench [--dense N,...] [--sparse N,...] [--grid N] [--patterns N] [--json FILE]\n"
                "       mmi-kernels info\n");
   return 2;
@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
           o.large = false;
         } else if (a == "--quick") {
           o.quick = true;
+        } else if (a == "--estimation") {
+          o.estimation = true;
         } else if (a == "--json" && i + 1 < argc) {
           o.json = argv[++i];
         } else {
