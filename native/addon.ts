@@ -228,7 +228,7 @@ export interface HeadHeatmap extends Omit<NativeHeatmap, 'head' | 'rows'> {
 /** How a pre-fill attends: per-head patterns from a file (dense without one), heatmaps of chosen heads. */
 export interface NativeAttention {
   patterns?: NativePatternFile | null;
-  /** Prompts shorter than this run dense (default 16384). */
+  /** Prompts shorter than this run dense (default: NativeAddon.defaultDenseBelowTokens). */
   denseBelowTokens?: number;
   /** 0 (default): off; else heads whose estimated recall is lower run dense. */
   recallFloor?: number;
@@ -281,6 +281,8 @@ export interface BackendInfo {
 
 export interface NativeAddon {
   apiVersion: number;
+  /** The engine's default of Attention.denseBelowTokens (mmi_default_dense_below_tokens). */
+  defaultDenseBelowTokens: number;
   backendInfo(): BackendInfo;
   loadModel(
     dir: string,

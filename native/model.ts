@@ -65,6 +65,11 @@ export function backendInfo(): BackendInfo {
   return callSync(() => loadAddon().backendInfo());
 }
 
+/** The prompt length below which a pre-fill runs dense when Attention.denseBelowTokens is left out. */
+export function defaultDenseBelowTokens(): number {
+  return loadAddon().defaultDenseBelowTokens;
+}
+
 export class Model {
   private constructor(
     /** @internal */
@@ -174,7 +179,8 @@ export class Video {
 export interface Attention {
   /** Per-head sparse patterns; absent or null: every head dense. */
   patterns?: PatternFile | null;
-  /** Prompts shorter than this run dense (default 16384: below it sparse attention does not pay). */
+  /** Prompts shorter than this run dense (default defaultDenseBelowTokens(): below it sparse attention does not
+   * pay). */
   denseBelowTokens?: number;
   /** 0 (default): off; else heads whose estimated recall is lower run dense (CPU only). */
   recallFloor?: number;

@@ -35,7 +35,9 @@ function layerOfInclude(name) {
   if (name.startsWith('mmi/ops/cuda/')) return 'ops-cuda';
   if (name.startsWith('mmi/ops/')) return 'ops';
   if (name.startsWith('mmi/cuda/')) return 'attention-cuda';
-  if (name.startsWith('mmi/attention/') || name === 'mmi/sparse_index.hpp') return 'attention';
+  if (name.startsWith('mmi/attention/') || name === 'mmi/sparse_index.hpp' || name === 'mmi/error.hpp') {
+    return 'attention';
+  }
   if (name.startsWith('mmi/runtime/')) return 'runtime';
   if (name.startsWith('mmi/patterns/')) return 'patterns';
   if (name.startsWith('mmi/')) return 'model';

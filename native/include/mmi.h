@@ -404,9 +404,13 @@ typedef struct mmi_head_heatmap {
 typedef void (*mmi_head_report_fn)(void* user, const mmi_head_report* report);
 typedef void (*mmi_head_heatmap_fn)(void* user, const mmi_head_heatmap* heatmap);
 
+/* The prompt length below which a pre-fill runs dense when mmi_attention_options.dense_below_tokens is negative:
+   below it sparse attention costs more than it saves (docs/algorithm.md §8). */
+int64_t mmi_default_dense_below_tokens(void);
+
 typedef struct mmi_attention_options {
   const mmi_pattern_file* patterns; /* NULL: every head dense (reports and heatmaps still come) */
-  int64_t dense_below_tokens;       /* prompts shorter than this run dense; negative: the default (16384) */
+  int64_t dense_below_tokens;       /* prompts shorter run dense; negative: mmi_default_dense_below_tokens() */
   double recall_floor;              /* 0: off; else heads whose estimated recall is lower run dense */
   int64_t recall_samples;           /* rows the floor is measured on; 0: the default (32) */
   const int64_t* heatmap_heads;     /* heatmap_count pairs (layer, head); fresh pre-fills only */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  defaultDenseBelowTokens,
   MmiError,
   Model,
   type Attention,
@@ -141,6 +142,25 @@ describe.each(fixtureNames)('%s with pattern files', (fixture) => {
       }
       patterns.dispose();
     }
+  });
+
+  it("a prompt shorter than the engine's default dense-below length runs dense unless told otherwise", async () => {
+    expect(ids.length).toBeLessThan(defaultDenseBelowTokens());
+    const file = path.join(dir, 'short.json');
+    await writeFile(
+      file,
+      patternFile(fixture, sizes, () => ({ pattern: 'a_shape', budgets: fullBudgets.a_shape })),
+    );
+    const patterns = await model.loadPatternFile(file);
+    const byDefault = await prefill({ patterns });
+    expect(new Set(byDefault.heads.map((h) => `${h.applied}:${h.denseReason}`))).toEqual(
+      new Set(['dense:short_prompt']),
+    );
+    const atLength = await prefill({ patterns, denseBelowTokens: ids.length });
+    expect(new Set(atLength.heads.map((h) => `${h.applied}:${h.denseReason}`))).toEqual(
+      new Set(['a_shape:none']),
+    );
+    patterns.dispose();
   });
 
   it('heatmaps of the heads asked for hold each sampled row’s softmax mass, causally', async () => {

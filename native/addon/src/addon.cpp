@@ -23,6 +23,8 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("apiVersion", Napi::Number::New(env, mmi_api_version()));
+  exports.Set("defaultDenseBelowTokens",
+              Napi::Number::New(env, static_cast<double>(mmi_default_dense_below_tokens())));
   mmi::addon::IndexWrap::define(env, exports);
   mmi::addon::define_attention(env, exports);
   mmi::addon::define_model(env, exports);

@@ -14,19 +14,13 @@ namespace att = mmi::attention;
 using runtime::Error;
 using runtime::ErrorCode;
 
-namespace {
-
-constexpr int64_t kDenseBelowTokens = 16384;  // mmi_attention_options' default, as the CPU hook has it
-
-}  // namespace
-
 GpuPrefill::GpuPrefill(const runtime::VideoModel& model, const mmi_attention_options& options, int64_t cached,
                        int64_t count, std::function<void(const patterns::HeadHeatmap&)> on_heatmap)
     : file_(options.patterns != nullptr ? options.patterns->file.get() : nullptr),
       on_heatmap_(std::move(on_heatmap)),
       cached_(cached),
       count_(count),
-      dense_below_(options.dense_below_tokens >= 0 ? options.dense_below_tokens : kDenseBelowTokens) {
+      dense_below_(options.dense_below_tokens >= 0 ? options.dense_below_tokens : patterns::kDenseBelowTokens) {
   if (options.recall_floor > 0.0) {
     throw Error(ErrorCode::InvalidInput, "", "attention.recall_floor",
                 "the recall floor is measured by the CPU backend only; load the model on the CPU (device cpu, or "

@@ -150,6 +150,8 @@ std::unique_ptr<pt::SparsePrefill> sparse_prefill(const rt::VideoModel& model, c
 
 extern "C" {
 
+int64_t mmi_default_dense_below_tokens(void) { return pt::kDenseBelowTokens; }
+
 mmi_status mmi_backend_info_get(mmi_backend_info* out) {
   return guarded([&] {
     not_null(out, "out");

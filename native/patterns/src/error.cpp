@@ -21,20 +21,4 @@ std::string_view error_code_name(ErrorCode code) {
   return "Unknown";
 }
 
-namespace {
-
-std::string compose(ErrorCode code, const std::string& file, const std::string& where, const std::string& detail) {
-  return std::string(error_code_name(code)) + ": " + (file.empty() ? "" : file + ": ") + (where.empty() ? "" : where + ": ") +
-         detail;
-}
-
-}  // namespace
-
-Error::Error(ErrorCode code, std::string file, std::string where, std::string detail)
-    : std::runtime_error(compose(code, file, where, detail)),
-      code_(code),
-      file_(std::move(file)),
-      where_(std::move(where)),
-      detail_(std::move(detail)) {}
-
 }  // namespace mmi::patterns

@@ -30,24 +30,4 @@ std::string_view error_code_name(ErrorCode code) {
   return "Unknown";
 }
 
-namespace {
-
-std::string compose(ErrorCode code, const std::string& file, const std::string& subject, const std::string& detail) {
-  std::string msg(error_code_name(code));
-  msg += ": ";
-  if (!file.empty()) msg += file + ": ";
-  if (!subject.empty()) msg += "'" + subject + "': ";
-  msg += detail;
-  return msg;
-}
-
-}  // namespace
-
-Error::Error(ErrorCode code, std::string file, std::string subject, std::string detail)
-    : std::runtime_error(compose(code, file, subject, detail)),
-      code_(code),
-      file_(std::move(file)),
-      subject_(std::move(subject)),
-      detail_(std::move(detail)) {}
-
 }  // namespace mmi::runtime

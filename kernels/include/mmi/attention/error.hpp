@@ -2,8 +2,9 @@
 // maps to a status and a message that names the argument and the offending value.
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "mmi/error.hpp"
 
 namespace mmi::attention {
 
@@ -15,13 +16,10 @@ enum class ErrorCode : int {
   Internal = 5,         // a bug: an invariant of our own code broke
 };
 
-class Error : public std::runtime_error {
+// what() is the message alone (the C API adds the code's name).
+class Error : public TypedError<ErrorCode> {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  ErrorCode code() const noexcept { return code_; }
-
- private:
-  ErrorCode code_;
+  Error(ErrorCode code, const std::string& message) : TypedError(code, message) {}
 };
 
 // Throws Error(InvalidArgument, message) unless `ok`.

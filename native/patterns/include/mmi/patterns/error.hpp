@@ -5,9 +5,11 @@
 // Errors raised by the model runtime during a search (bad ids, missing tensors) stay mmi::runtime::Error.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "mmi/error.hpp"
 
 namespace mmi::patterns {
 
@@ -29,21 +31,13 @@ enum class ErrorCode {
 
 std::string_view error_code_name(ErrorCode code);
 
-class Error : public std::runtime_error {
+class Error : public TypedError<ErrorCode> {
  public:
   // file: the file concerned (may be empty); where: the JSON path or input name (may be empty).
-  Error(ErrorCode code, std::string file, std::string where, std::string detail);
+  Error(ErrorCode code, std::string file, std::string where, std::string detail)
+      : TypedError(code, std::move(file), std::move(where), std::move(detail), error_code_name(code), false) {}
 
-  ErrorCode code() const noexcept { return code_; }
-  const std::string& file() const noexcept { return file_; }
-  const std::string& where() const noexcept { return where_; }
-  const std::string& detail() const noexcept { return detail_; }
-
- private:
-  ErrorCode code_;
-  std::string file_;
-  std::string where_;
-  std::string detail_;
+  const std::string& where() const noexcept { return subject(); }
 };
 
 }  // namespace mmi::patterns

@@ -68,8 +68,12 @@ struct HeadRef {
   std::int64_t head = 0;
 };
 
+// Prompts shorter than this run dense unless told otherwise: below it the estimation and the block granularity cost
+// more than they save (docs/algorithm.md §8; measure per GPU). The C API reports it (mmi_default_dense_below_tokens).
+inline constexpr std::int64_t kDenseBelowTokens = 16384;
+
 struct SparsePrefillOptions {
-  std::int64_t dense_below_tokens = 16384;  // shorter prompts run dense (ALGORITHM.md §6-7; measure per GPU)
+  std::int64_t dense_below_tokens = kDenseBelowTokens;  // shorter prompts run dense
   double recall_floor = 0.0;                // 0: off; else heads whose estimated recall is lower run dense
   std::int64_t recall_samples = 32;         // rows the recall floor is measured on
   std::vector<HeadRef> heatmaps;            // heads whose heatmaps on_heatmap receives (fresh pre-fills only)
@@ -84,7 +88,7 @@ struct SparsePrefillOptions {
 // all dense when there is no file or n is below dense_below_tokens. The GPU runs every pattern.
 // Throws Error(WrongModel / WrongShape) when the file's sizes are not the model's.
 runtime::HeadPatterns head_patterns(const runtime::VideoModel& model, const PatternFile* file, std::int64_t n,
-                                       std::int64_t dense_below_tokens = 16384);
+                                       std::int64_t dense_below_tokens = kDenseBelowTokens);
 
 class SparsePrefill final : public runtime::PrefillAttention {
  public:

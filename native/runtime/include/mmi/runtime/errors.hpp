@@ -2,9 +2,11 @@
 // the file and the tensor (or config key) it concerns, so the app can say exactly what is wrong.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "mmi/error.hpp"
 
 namespace mmi::runtime {
 
@@ -35,21 +37,12 @@ enum class ErrorCode {
 
 std::string_view error_code_name(ErrorCode code);
 
-class Error : public std::runtime_error {
+// what(): "TensorShape: model.safetensors: 'visual.patch_embed.proj.weight': expected [...]".
+class Error : public TypedError<ErrorCode> {
  public:
   // file: the file concerned (may be empty); subject: the tensor name or config key (may be empty).
-  Error(ErrorCode code, std::string file, std::string subject, std::string detail);
-
-  ErrorCode code() const noexcept { return code_; }
-  const std::string& file() const noexcept { return file_; }
-  const std::string& subject() const noexcept { return subject_; }
-  const std::string& detail() const noexcept { return detail_; }
-
- private:
-  ErrorCode code_;
-  std::string file_;
-  std::string subject_;
-  std::string detail_;
+  Error(ErrorCode code, std::string file, std::string subject, std::string detail)
+      : TypedError(code, std::move(file), std::move(subject), std::move(detail), error_code_name(code), true) {}
 };
 
 }  // namespace mmi::runtime
