@@ -1,4 +1,4 @@
-// The grid pattern (ALGORITHM.md §4; decisions in kernels/README.md): per video run, a period (stride) and the
+// The grid pattern (docs/algorithm.md §4.4; decisions in kernels/README.md): per video run, a period (stride) and the
 // phases that carry vertical lines are confirmed on the run's last rows; the run is permuted phase-major so each
 // phase becomes a contiguous run of keys; the index keeps the sinks, a band in the permuted order reaching back to
 // the start of each row's own phase run (the same spatial position in earlier patches), and the line phases.

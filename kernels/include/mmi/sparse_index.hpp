@@ -1,4 +1,4 @@
-// The one input every sparse pattern reduces to (ALGORITHM.md §2), shared by the CPU reference and the CUDA
+// The one input every sparse pattern reduces to (docs/algorithm.md §2), shared by the CPU reference and the CUDA
 // kernels. For one head: per query block of 64 rows, a sorted list of 64-wide key blocks and a sorted list of
 // single key columns, never overlapping. Rows and keys are counted in the kernel's order, which may be a
 // permutation of the original token order; causality is always decided on original positions.

@@ -1,4 +1,4 @@
-// Scoring candidate patterns on one head and choosing among them (ALGORITHM.md §5).
+// Scoring candidate patterns on one head and choosing among them (docs/algorithm.md §9).
 #include <algorithm>
 #include <limits>
 #include <optional>

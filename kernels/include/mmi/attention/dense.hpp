@@ -1,5 +1,5 @@
 // Dense attention on the CPU, in the two forms the engine needs:
-//   - causal pre-fill of the language model (ALGORITHM.md §1);
+//   - causal pre-fill of the language model (docs/algorithm.md §1);
 //   - variable-length segments (like cu_seqlens) without the causal mask: block-diagonal attention, what the
 //     Qwen2.5-VL vision tower's window and full-attention blocks compute per temporal patch (head dim 80).
 // A row attends key k when both lie in the same segment and, if `causal`, k <= row. dense_attention is the blocked

@@ -1,4 +1,4 @@
-// Heatmaps of attention for researchers (DESIGN.md §4): for chosen heads, the exact softmax rows (float64) of S
+// Heatmaps of attention for researchers (docs/algorithm.md §7): for chosen heads, the exact softmax rows (float64) of S
 // sampled query positions, pooled into a G×G grid of attention mass, in original order and in the index's kernel
 // (permuted) order, with the mask pooled the same way, its coverage and its recall.
 #pragma once

@@ -1,4 +1,4 @@
-// The modality layout of a prompt (ALGORITHM.md §1): ordered segments, each a text run of some tokens or a video
+// The modality layout of a prompt (docs/algorithm.md §1): ordered segments, each a text run of some tokens or a video
 // run of t temporal patches of h×w tokens in raster order (patch-major: token f*h*w + y*w + x). Built only through
 // make(), which validates and says exactly which segment is wrong.
 #pragma once

@@ -1,5 +1,5 @@
-// The sparse patterns of MInference and MMInference (ALGORITHM.md §3-4) and their online estimation: each turns a
-// head's q/k (and the prompt's modality layout) into a SparseIndex. Choices ALGORITHM.md leaves open are decided in
+// The sparse patterns of MInference and MMInference (docs/algorithm.md §4) and their online estimation: each turns a
+// head's q/k (and the prompt's modality layout) into a SparseIndex. Choices the papers leave open are decided in
 // kernels/README.md ("Decisions"); the constants below are those decisions.
 #pragma once
 

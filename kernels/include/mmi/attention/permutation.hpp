@@ -1,4 +1,4 @@
-// Token permutations of the modality-aware patterns (ALGORITHM.md §4). A permutation is stored as in SparseIndex:
+// Token permutations of the modality-aware patterns (docs/algorithm.md §5). A permutation is stored as in SparseIndex:
 // perm[kernel position] = original token. Text tokens never move under the grid permutation; the modality
 // permutation puts all text tokens first, then all video tokens, each in original order.
 #pragma once

@@ -1,5 +1,5 @@
-// The CUDA attention kernels behind one C++ interface (ALGORITHM.md §2): dense causal flash attention and the one
-// sparse kernel that computes every pattern from a SparseIndex, with the row/column permutations fused into its
+// The CUDA attention kernels behind one C++ interface (docs/algorithm.md §2-3): dense causal flash attention and the
+// one sparse kernel that computes every pattern from a SparseIndex, with the row/column permutations fused into its
 // loads and stores. Layout (issue 3): q [Hq, N, D], k/v [Hkv, N, D], o [Hq, N, D], contiguous, query head h reads
 // kv head h / (Hq / Hkv). Softmax state and accumulation in fp32. All offsets are 64-bit.
 #pragma once

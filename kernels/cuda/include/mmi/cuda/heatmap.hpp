@@ -1,4 +1,4 @@
-// Heatmaps of chosen heads on the GPU (DESIGN.md §4): the same G×G grids as the CPU core's attention::heatmaps
+// Heatmaps of chosen heads on the GPU (docs/algorithm.md §7): the same G×G grids as the CPU core's attention::heatmaps
 // (mmi/attention/heatmap.hpp), which is the reference. Each sampled query row's softmax is computed on the GPU (fp32
 // logits from the bf16/f16 q and k) and pooled there into G key bins, in original and in the index's kernel order,
 // with the row's causal pairs and the pairs the index keeps per bin; the host averages the rows of each row bin.

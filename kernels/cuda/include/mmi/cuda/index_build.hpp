@@ -1,4 +1,4 @@
-// Building a layer's sparse index on the GPU (ALGORITHM.md §3): vertical-slash lists to per-query-block key blocks
+// Building a layer's sparse index on the GPU (docs/algorithm.md §2): vertical-slash lists to per-query-block key blocks
 // and columns, for every head at once. The lists may come from the GPU estimator (estimate.hpp) or be given (the
 // benchmark's fixed structure). The builder queues its work and copies on `stream` and returns once the stream has
 // finished them (a non-blocking stream is fine).

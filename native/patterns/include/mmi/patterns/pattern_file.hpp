@@ -27,7 +27,7 @@ inline constexpr std::int64_t kSchemaVersion = 1;
 inline constexpr std::int64_t kMaxBudgetCount = (std::int64_t{1} << 31) - 1;  // the index stores int32 positions
 inline constexpr double kMaxCost = 8.0;  // HeadStats::cost is at most about 4 (every tile plus every column)
 
-// One budget that scales with the prompt length N (ALGORITHM.md §7). Its unit depends on the field: tokens
+// One budget that scales with the prompt length N (docs/algorithm.md §10). Its unit depends on the field: tokens
 // (sink_tokens, local_tokens), key columns (vertical), diagonals (slash), key blocks of 64 (top_k_blocks), phases
 // (grid_lines, which is always a fixed count).
 struct Budget {
@@ -123,7 +123,7 @@ struct CalibrationInput {
   bool operator==(const CalibrationInput&) const = default;
 };
 
-// How the offline search chose (ALGORITHM.md §5, README "The search").
+// How the offline search chose (docs/algorithm.md §9, README "The search").
 struct SearchSettings {
   double cost_target = 0.1;          // kernel tiles / dense tiles a head may cost
   std::int64_t recall_samples = 64;  // query rows (evenly spread, first and last included) recall is measured on

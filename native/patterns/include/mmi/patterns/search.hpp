@@ -1,5 +1,5 @@
-// The offline pattern search (ALGORITHM.md §5): run the model dense on calibration prompts and, for every layer and
-// head, score each candidate pattern by the attention recall its estimated index keeps on sampled rows against the
+// The offline pattern search (docs/algorithm.md §9): run the model dense on calibration prompts and, for every layer
+// and head, score each candidate pattern by the attention recall its estimated index keeps on sampled rows against the
 // kernel tiles it computes; pick per head the highest recall at a cost target (ties: the cheaper estimation) and
 // write a pattern file. Deterministic; progress, cancellation, and resumable through a checkpoint file.
 //
@@ -53,9 +53,9 @@ std::vector<CandidateScore> score_candidates(const attention::HeadsView& q, cons
                                              std::span<const HeadPattern> candidates, std::int64_t recall_samples,
                                              float scale = 0.0f, const std::atomic<bool>* cancel = nullptr);
 
-// The choice for one head from its candidates' mean scores (ALGORITHM.md §5): among candidates whose cost is within
-// the target (or, when none is, the cheapest), the highest recall; recalls within tie_tolerance of it tie and the
-// lowest estimation_rank wins, then the lower cost, then the earlier candidate. Dense when the chosen recall is
+// The choice for one head from its candidates' mean scores (docs/algorithm.md §9): among candidates whose cost is
+// within the target (or, when none is, the cheapest), the highest recall; recalls within tie_tolerance of it tie and
+// the lowest estimation_rank wins, then the lower cost, then the earlier candidate. Dense when the chosen recall is
 // below dense_below_recall.
 HeadEntry choose_pattern(std::span<const HeadPattern> candidates, std::span<const CandidateScore> scores,
                          const SearchSettings& settings);
