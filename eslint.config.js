@@ -125,7 +125,7 @@ export default tseslint.config(
   {
     // Tests may reach every layer, but never the Electron binary's module outside its own suite.
     files: ['test/**/*.ts', 'test/**/*.tsx'],
-    ignores: ['test/e2e-electron/**', 'test/unit/electron/**', 'test/packaging/**'],
+    ignores: ['test/e2e-electron/**', 'test/unit/main/electron/**', 'test/packaging/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [electronOnlyInMainElectron] }],
     },

@@ -19,7 +19,7 @@ import {
   type Session,
   type Tensor,
 } from '../../native/index.js';
-import { fixturesDir } from '../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../support/preprocess-tables.js';
 import { modelDir, readReference, relativeError } from './model-fixture.js';
 
 const native = backendInfo();

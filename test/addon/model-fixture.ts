@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { fixturesDir } from '../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../support/preprocess-tables.js';
 
 interface Entry {
   dtype: string;

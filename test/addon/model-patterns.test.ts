@@ -18,7 +18,7 @@ import {
   type HeadReport,
   type PatternKind,
 } from '../../native/index.js';
-import { fixtureNames } from '../unit/qwen2_5_vl/fixture.js';
+import { fixtureNames } from '../support/preprocess-tables.js';
 import { modelDir, readReference, relativeError } from './model-fixture.js';
 
 const all = { count: 1 << 20 };

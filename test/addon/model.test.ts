@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { backendInfo, MmiError, Model, type Session } from '../../native/index.js';
-import { fixtureNames } from '../unit/qwen2_5_vl/fixture.js';
+import { fixtureNames } from '../support/preprocess-tables.js';
 import { modelDir, readReference, relativeError } from './model-fixture.js';
 
 async function rejection(promise: Promise<unknown>): Promise<MmiError> {

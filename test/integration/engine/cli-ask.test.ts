@@ -16,7 +16,7 @@ import { createVideoTools } from '../../../main/services/video/tools.js';
 import { buildPrompt, loadPromptRules, secondPerGrid } from '../../../models/qwen2_5_vl/prompt.js';
 import { Model } from '../../../native/index.js';
 import { mmi } from '../../support/run-cli.js';
-import { referenceInts } from '../../unit/qwen2_5_vl/fixture.js';
+import { referenceInts } from '../../support/preprocess-tables.js';
 import { fixtureVideo, requireBuiltHost, tinyA } from './support.js';
 
 const JsonResult = AskResultSchema.extend({

@@ -21,7 +21,7 @@ import type { ChatMessage } from '../../../models/family.js';
 import { embeddedDefault } from '../../../main/services/engine/embedded.js';
 import { engineHostEntry, forkLauncher } from '../../../main/services/engine/launcher.js';
 import { HostMessageSchema, type HostMessage } from '../../../main/services/engine/protocol.js';
-import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../../support/preprocess-tables.js';
 import { createApi, failure, longQuestion, requireBuiltHost, tinyA, type Api } from './support.js';
 
 const demoModel = embeddedDefault().modelDir;

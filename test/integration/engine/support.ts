@@ -7,7 +7,7 @@ import path from 'node:path';
 import { AppError } from '../../../app/contract/errors.js';
 import type { AskResult } from '../../../app/contract/engine.js';
 import { engineHostEntry } from '../../../main/services/engine/launcher.js';
-import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../../support/preprocess-tables.js';
 import { recordedApi, type RecordedApi } from '../../support/recorded-api.js';
 import { resolvedTools } from '../../support/synthetic-videos.js';
 

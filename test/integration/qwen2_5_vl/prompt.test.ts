@@ -24,7 +24,7 @@ import {
   readJson,
   referenceInts,
   type FixtureMeta,
-} from '../../unit/qwen2_5_vl/fixture.js';
+} from '../../support/preprocess-tables.js';
 
 describe('Qwen2.5-VL prompt rules on the fixture folders', () => {
   for (const name of fixtureNames) {
