@@ -28,7 +28,7 @@ import { engineError } from '../../../main/services/engine/errors.js';
 import { EngineRunner } from '../../../main/services/engine/runner.js';
 import { PromptFilesError } from '../../../models/family.js';
 import { loadPromptRules } from '../../../models/families.js';
-import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../../support/preprocess-tables.js';
 
 interface Folder {
   model: string;

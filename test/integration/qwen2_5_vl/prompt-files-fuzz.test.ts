@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromptFilesError } from '../../../models/family.js';
 import { loadPromptRules } from '../../../models/families.js';
 import { mutateBytes, mutateJson, pick, rng } from '../../support/mutate.js';
-import { fixturesDir } from '../../unit/qwen2_5_vl/fixture.js';
+import { fixturesDir } from '../../support/preprocess-tables.js';
 
 const iterations = 600;
 const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
