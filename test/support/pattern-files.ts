@@ -10,7 +10,7 @@ import type { PatternFileErrorKind } from '../../app/domain/pattern-file-check.j
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const patternSchemaPath = path.join(repoRoot, 'native', 'patterns', 'pattern-file.schema.json');
-export const fixturePatternFile = (fixture: 'tiny-a' | 'tiny-b' | 'tiny-a-showcase'): string =>
+export const fixturePatternFile = (fixture: 'tiny-a' | 'tiny-b' | 'demo-showcase'): string =>
   path.join(repoRoot, 'models', 'qwen2_5_vl', 'patterns', `${fixture}.json`);
 
 type Json = Record<string, unknown>;

@@ -62,7 +62,7 @@ describe('pattern file schema: zod and the JSON Schema agree', () => {
   const valid: [string, string][] = [
     ['tiny-a.json (searched)', readFileSync(fixturePatternFile('tiny-a'), 'utf8')],
     ['tiny-b.json (searched)', readFileSync(fixturePatternFile('tiny-b'), 'utf8')],
-    ['tiny-a-showcase.json (every family)', readFileSync(fixturePatternFile('tiny-a-showcase'), 'utf8')],
+    ['demo-showcase.json (every family)', readFileSync(fixturePatternFile('demo-showcase'), 'utf8')],
     ['hand-written, every pattern and budget form', JSON.stringify(handWritten(tinyA.model as never))],
   ];
   it.each(valid)('both accept %s, and the checks read it whole', (_name, text) => {
