@@ -3,7 +3,7 @@
 // naming file and tensor, cancellation between layers leaving the cache untouched, follow-up pre-fills equal to a
 // fresh pre-fill of the whole transcript, and an event loop that keeps turning while the engine works.
 import { readFileSync } from 'node:fs';
-import { copyFile, cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -332,5 +332,17 @@ describe('hostile model folders give typed errors naming the file and tensor', (
       ),
     );
     expect(e.code).toBe('MMI_MODEL_INVALID');
+
+    // Choosing the family reads config.json under the folder's link rule too: a link out is refused as such,
+    // never read (the file it points at is no JSON, so reading it would fail differently).
+    e = await rejection(
+      Model.load(
+        await damaged(async (d) => {
+          await rm(path.join(d, 'config.json'));
+          await symlink('/etc/passwd', path.join(d, 'config.json'));
+        }),
+      ),
+    );
+    expect([e.code, e.kind]).toEqual(['MMI_MODEL_INVALID', 'OutsideFolder']);
   });
 });

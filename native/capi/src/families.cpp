@@ -8,6 +8,7 @@
 #include "mmi/qwen2_5_vl/family.hpp"
 #include "mmi/runtime/config.hpp"
 #include "mmi/runtime/errors.hpp"
+#include "mmi/runtime/model_folder.hpp"
 
 namespace mmi::capi {
 
@@ -42,7 +43,8 @@ bool contains(const std::vector<std::string_view>& names, std::string_view name)
 
 const ModelFamily& family_of(const std::filesystem::path& dir) {
   const std::string file = (dir / "config.json").string();
-  const runtime::Json root = runtime::read_json_file(file);
+  // Through the folder's link rule, as the loader reads it: choosing the family must not read outside the folder.
+  const runtime::Json root = runtime::read_json_file(runtime::folder_file(dir, "config.json").string());
   if (!root.is_object()) throw runtime::Error(runtime::ErrorCode::ConfigInvalid, file, "", "not a JSON object");
   const runtime::ConfigView config(root, file);
   const std::optional<std::string> model_type = config.opt_string("model_type");
